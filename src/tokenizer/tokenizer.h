@@ -1,0 +1,52 @@
+// Text <-> token ids. One interface over the tokenizer families of GGUF / Hugging Face files:
+// SentencePiece-style ("llama": scores, byte fallback) and byte-level BPE ("gpt2": merges and a
+// pre-tokenizer regex). Text from users never becomes control tokens unless parse_special is set.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace citadel {
+
+class GgufFile;
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+
+  // From the tokenizer.ggml.* metadata of a GGUF file (a vocabulary-only GGUF is fine).
+  static std::unique_ptr<Tokenizer> from_gguf(const GgufFile& gguf);
+  // From a Hugging Face tokenizer.json; tokenizer_config.json (may be "") supplies BOS/EOS rules.
+  static std::unique_ptr<Tokenizer> from_hf_files(const std::string& tokenizer_json_path,
+                                                  const std::string& tokenizer_config_path = "");
+
+  // add_bos: prepend BOS when the vocabulary asks for it (add_bos_token), never twice.
+  // parse_special: recognise control-token texts like "<|im_end|>" in `text` (templates only).
+  virtual std::vector<int32_t> encode(std::string_view text, bool add_bos, bool parse_special = false) const = 0;
+  // The bytes a token stands for (may be part of a UTF-8 character; control tokens give their text).
+  virtual std::string token_to_piece(int32_t id) const = 0;
+  std::string decode(const std::vector<int32_t>& ids) const;
+
+  virtual int32_t n_vocab() const = 0;
+  virtual int32_t bos_id() const = 0;  // -1 if none
+  virtual int32_t eos_id() const = 0;  // -1 if none
+  virtual bool is_end_of_generation(int32_t id) const = 0;  // EOS, EOT, <|im_end|>, ...
+  virtual bool is_control(int32_t id) const = 0;
+  virtual bool adds_bos() const = 0;
+  virtual std::string model_name() const = 0;  // "llama" (SPM) or "gpt2" (BPE)
+};
+
+// Turns a stream of token pieces into valid UTF-8 text: holds back an incomplete character
+// until the bytes that finish it arrive.
+class Utf8StreamDecoder {
+ public:
+  std::string push(const std::string& piece);  // complete characters so far
+  std::string flush();                          // whatever is left (invalid bytes as U+FFFD)
+
+ private:
+  std::string pending_;
+};
+
+}  // namespace citadel
