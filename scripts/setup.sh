@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what Citadel needs on Debian 12, builds it into build/, then runs the demo.
+#   bash scripts/setup.sh            install + build + run the demo model
+#   bash scripts/setup.sh --no-run   install + build only (CI)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config clang
+  nlohmann-json3-dev libcli11-dev libpcre2-dev libssl-dev libsqlite3-dev
+  libcpp-httplib-dev libhiredis-dev libgtest-dev libgmock-dev libbenchmark-dev
+  nodejs npm python3 curl
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)"
+
+if [ "${1:-}" != "--no-run" ]; then
+  echo "Built build/citadel. Demo with the bundled TinyStories model:"
+  build/citadel generate --prompt "Once upon a time" --max-tokens 64
+fi
