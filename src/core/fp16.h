@@ -16,7 +16,10 @@ inline float fp16_to_fp32(uint16_t h) {
     const float mag = static_cast<float>(mant) * 0x1p-24f;
     return std::bit_cast<float>(std::bit_cast<uint32_t>(mag) | sign);
   }
-  if (exp == 31) return std::bit_cast<float>(sign | 0x7f800000u | (mant << 13));  // inf / NaN
+  if (exp == 31) {  // inf, or NaN made quiet (as hardware conversions do), payload kept
+    const uint32_t payload = mant ? (mant | 0x200u) << 13 : 0;
+    return std::bit_cast<float>(sign | 0x7f800000u | payload);
+  }
   return std::bit_cast<float>(sign | ((exp + 112) << 23) | (mant << 13));
 }
 
