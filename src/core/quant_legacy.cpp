@@ -12,8 +12,9 @@
 namespace citadel::quant_detail {
 namespace {
 
-// The value of largest magnitude, sign kept (the first one on ties).
-float signed_absmax(const float* x) {
+// Symmetric formats: d = (value of largest magnitude, sign kept, first on ties) / divisor, so
+// that value maps to the extreme level exactly. Stores d as fp16, returns 1/d (0 for a zero block).
+float symmetric_scale(const float* x, float divisor, uint16_t* d16) {
   float amax = 0.0f, max = 0.0f;
   for (int j = 0; j < kQK; ++j) {
     if (amax < std::fabs(x[j])) {
@@ -21,16 +22,24 @@ float signed_absmax(const float* x) {
       max = x[j];
     }
   }
-  return max;
+  const float d = max / divisor;
+  *d16 = fp32_to_fp16(d);
+  return d ? 1.0f / d : 0.0f;
 }
 
-void min_max(const float* x, float* mn, float* mx) {
-  *mn = FLT_MAX;
-  *mx = -FLT_MAX;
+// Formats with a min: `steps` equal steps from min to max. Stores d and min as fp16, returns
+// 1/d (0 for a constant block) and the min in *mn.
+float affine_scale(const float* x, int steps, uint16_t* d16, uint16_t* m16, float* mn) {
+  float lo = FLT_MAX, hi = -FLT_MAX;
   for (int j = 0; j < kQK; ++j) {
-    if (x[j] < *mn) *mn = x[j];
-    if (x[j] > *mx) *mx = x[j];
+    if (x[j] < lo) lo = x[j];
+    if (x[j] > hi) hi = x[j];
   }
+  const float d = (hi - lo) / steps;
+  *d16 = fp32_to_fp16(d);
+  *m16 = fp32_to_fp16(lo);
+  *mn = lo;
+  return d ? 1.0f / d : 0.0f;
 }
 
 // Stores 5-bit values: low 4 bits as Q4 nibbles, the fifth bits in a 32-bit mask.
@@ -60,12 +69,10 @@ void unpack_5bit(const uint8_t* qs, const uint8_t* qh, int offset, int8_t* q) {
   }
 }
 
-// --- Q4_0: symmetric, d = max / -8 so the extreme value maps to -8 exactly.
+// --- Q4_0: symmetric, levels -8..7.
 void quantize_q4_0(const float* x, void* out) {
   auto* b = static_cast<BlockQ4_0*>(out);
-  const float d = signed_absmax(x) / -8;
-  const float id = d ? 1.0f / d : 0.0f;
-  b->d = fp32_to_fp16(d);
+  const float id = symmetric_scale(x, -8, &b->d);
   for (int j = 0; j < kQK / 2; ++j) {
     // Truncation of (v + 8.5) is rounding half up of v + 8; the cast is to int8 as in ggml.
     const int lo = std::min(15, static_cast<int>(static_cast<int8_t>(x[j] * id + 8.5f)));
@@ -82,12 +89,8 @@ void unpack_q4_0(const void* in, UnpackedBlock& u) {
 // --- Q4_1: min + 15 steps up to max.
 void quantize_q4_1(const float* x, void* out) {
   auto* b = static_cast<BlockQ4_1*>(out);
-  float mn, mx;
-  min_max(x, &mn, &mx);
-  const float d = (mx - mn) / 15;
-  const float id = d ? 1.0f / d : 0.0f;
-  b->d = fp32_to_fp16(d);
-  b->m = fp32_to_fp16(mn);
+  float mn;
+  const float id = affine_scale(x, 15, &b->d, &b->m, &mn);
   for (int j = 0; j < kQK / 2; ++j) {
     const int lo = std::min(15, static_cast<int>(static_cast<int8_t>((x[j] - mn) * id + 0.5f)));
     const int hi = std::min(15, static_cast<int>(static_cast<int8_t>((x[j + kQK / 2] - mn) * id + 0.5f)));
@@ -104,9 +107,7 @@ void unpack_q4_1(const void* in, UnpackedBlock& u) {
 // --- Q5_0: as Q4_0 with 32 levels.
 void quantize_q5_0(const float* x, void* out) {
   auto* b = static_cast<BlockQ5_0*>(out);
-  const float d = signed_absmax(x) / -16;
-  const float id = d ? 1.0f / d : 0.0f;
-  b->d = fp32_to_fp16(d);
+  const float id = symmetric_scale(x, -16, &b->d);
   uint8_t v[kQK];
   for (int j = 0; j < kQK; ++j) v[j] = static_cast<uint8_t>(std::min(31, static_cast<int>(static_cast<int8_t>(x[j] * id + 16.5f))));
   pack_5bit(v, b->qs, b->qh);
@@ -120,12 +121,8 @@ void unpack_q5_0(const void* in, UnpackedBlock& u) {
 // --- Q5_1: as Q4_1 with 31 steps.
 void quantize_q5_1(const float* x, void* out) {
   auto* b = static_cast<BlockQ5_1*>(out);
-  float mn, mx;
-  min_max(x, &mn, &mx);
-  const float d = (mx - mn) / 31;
-  const float id = d ? 1.0f / d : 0.0f;
-  b->d = fp32_to_fp16(d);
-  b->m = fp32_to_fp16(mn);
+  float mn;
+  const float id = affine_scale(x, 31, &b->d, &b->m, &mn);
   uint8_t v[kQK];
   for (int j = 0; j < kQK; ++j) v[j] = static_cast<uint8_t>((x[j] - mn) * id + 0.5f);
   pack_5bit(v, b->qs, b->qh);
