@@ -1,0 +1,49 @@
+// Byte-pair-encoding tokenizer (GGUF tokenizer.ggml.model = "gpt2", tokenizer.json "BPE"): the
+// pre-tokenizer cuts the text into words, and inside each word neighbouring symbols merge in the
+// order of the merge list. Byte-level vocabularies spell bytes with GPT-2's alphabet; the others
+// (SentencePiece converted to BPE) spell spaces as "▁" and fall back to "<0xXX>" byte tokens.
+#pragma once
+#include <unordered_map>
+
+#include "tokenizer/pre_tokenizer.h"
+#include "tokenizer/vocab_tokenizer.h"
+
+namespace citadel {
+
+// Where a space goes before text that starts the input or follows a special token.
+enum class PrefixSpace { kNever, kIfMissing, kAlways };
+
+struct BpeOptions {
+  std::vector<std::pair<std::string, std::string>> merges;  // highest priority first
+  PreTokenizer pre_tokenizer;
+  std::string pre_name;              // for display
+  bool byte_level = true;            // GPT-2 byte alphabet; false: raw UTF-8
+  bool spaces_as_metaspace = false;  // spell ' ' as "▁" before merging (SentencePiece-style)
+  bool ignore_merges = false;        // a word that is a whole token is taken as is
+  PrefixSpace prefix_space = PrefixSpace::kNever;
+};
+
+class BpeTokenizer final : public VocabTokenizer {
+ public:
+  BpeTokenizer(Vocab vocab, BpeOptions options);
+  bool adds_space_prefix() const override { return prefix_space_ == PrefixSpace::kAlways; }
+
+ private:
+  void encode_text(std::string_view text, bool after_special, std::vector<int32_t>& out) const override;
+  std::string normal_piece(const std::string& token_text) const override;
+  void encode_word(std::string_view word, std::vector<int32_t>& out) const;
+  void append_unknown(std::string_view symbol, std::vector<int32_t>& out) const;
+
+  struct Merge {
+    int32_t rank;
+    int32_t result;
+  };
+  std::unordered_map<uint64_t, Merge> merges_;  // (left id << 32 | right id) -> merge
+  PreTokenizer pre_tokenizer_;
+  bool byte_level_;
+  bool spaces_as_metaspace_;
+  bool ignore_merges_;
+  PrefixSpace prefix_space_;
+};
+
+}  // namespace citadel

@@ -1,0 +1,53 @@
+#include "tokenizer/vocab_tokenizer.h"
+
+#include <cstdlib>
+
+namespace citadel {
+
+VocabTokenizer::VocabTokenizer(Vocab vocab, std::string model_name, std::string pre_name)
+    : vocab_(std::move(vocab)), specials_(vocab_), model_name_(std::move(model_name)), pre_name_(std::move(pre_name)) {}
+
+std::vector<int32_t> VocabTokenizer::encode(std::string_view text, bool add_bos, bool parse_special) const {
+  std::vector<int32_t> out;
+  if (add_bos && adds_bos()) out.push_back(vocab_.bos);
+  bool after_special = true;
+  for (const TextFragment& f : specials_.split(text, parse_special)) {
+    if (f.token >= 0) {
+      // A template that already starts with BOS must not get a second one.
+      if (!(f.token == vocab_.bos && out.size() == 1 && out[0] == vocab_.bos && add_bos)) out.push_back(f.token);
+      after_special = true;
+    } else {
+      encode_text(f.text, after_special, out);
+      after_special = false;
+    }
+  }
+  if (add_bos && vocab_.add_eos && vocab_.eos >= 0) out.push_back(vocab_.eos);
+  return out;
+}
+
+std::string VocabTokenizer::token_to_piece(int32_t id) const {
+  if (!vocab_.contains(id)) return "";
+  const TokenInfo& t = vocab_.at(id);
+  switch (t.type) {
+    case TokenType::kNormal:
+    case TokenType::kUndefined:
+      return normal_piece(t.text);
+    case TokenType::kByte:
+      if (t.text.size() == 6 && t.text.compare(0, 3, "<0x") == 0)
+        return std::string(1, static_cast<char>(std::strtol(t.text.substr(3, 2).c_str(), nullptr, 16)));
+      return normal_piece(t.text);
+    default:  // control, user-defined, unknown, unused: their text as written
+      return t.text;
+  }
+}
+
+bool VocabTokenizer::is_control(int32_t id) const {
+  const TokenType t = vocab_.type(id);
+  return t == TokenType::kControl || t == TokenType::kUnknown;
+}
+
+bool VocabTokenizer::is_special(int32_t id) const {
+  return is_control(id) || vocab_.type(id) == TokenType::kUserDefined;
+}
+
+}  // namespace citadel
