@@ -1,5 +1,6 @@
 #include "core/quant.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -28,10 +29,31 @@ const BlockCodec* checked_codec(TensorType type, int64_t n, const char* what) {
   return codec;
 }
 
-template <class Convert>
-void load_floats(const void* src, float* dst, int64_t n, Convert convert) {
-  const auto* h = static_cast<const uint16_t*>(src);
-  for (int64_t i = 0; i < n; ++i) dst[i] = convert(h[i]);
+// Sums in 8 independent float lanes (a fixed order, so results are reproducible) that the
+// compiler can keep in vector registers; a serial sum would be bound by add latency.
+template <class Load>
+float lane_dot(Load w, const float* x, int n) {
+  float acc[8] = {};
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; ++l) acc[l] += w(i + l) * x[i + l];
+  for (; i < n; ++i) acc[0] += w(i) * x[i];
+  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+float sum_floats(const float* x, int n) {
+  return lane_dot([](int) { return 1.0f; }, x, n);
+}
+
+// Dot product of a plain float row, in chunks of 256 whose sums are added in double.
+template <class Load>
+float dot_plain(Load w, const float* x, int64_t n) {
+  double sum = 0;
+  for (int64_t i0 = 0; i0 < n; i0 += 256) {
+    const int len = static_cast<int>(std::min<int64_t>(256, n - i0));
+    sum += lane_dot([&](int i) { return w(i0 + i); }, x + i0, len);
+  }
+  return static_cast<float>(sum);
 }
 
 }  // namespace
@@ -42,8 +64,11 @@ void dequantize_row(TensorType type, const void* src, float* dst, int64_t n) {
   const BlockCodec* codec = checked_codec(type, n, "dequantize_row");
   if (!codec) {
     if (type == TensorType::F32) std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
-    if (type == TensorType::F16) load_floats(src, dst, n, fp16_to_fp32);
-    if (type == TensorType::BF16) load_floats(src, dst, n, bf16_to_fp32);
+    const auto* h = static_cast<const uint16_t*>(src);
+    if (type == TensorType::F16)
+      for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(h[i]);
+    if (type == TensorType::BF16)
+      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_fp32(h[i]);
     return;
   }
   const auto* block = static_cast<const uint8_t*>(src);
@@ -51,10 +76,12 @@ void dequantize_row(TensorType type, const void* src, float* dst, int64_t n) {
   UnpackedBlock u;
   for (int64_t b = 0; b < n / codec->block_size; ++b, block += block_bytes, dst += codec->block_size) {
     codec->unpack(block, u);
-    for (int i = 0; i < codec->block_size; ++i) {
-      const int s = i / codec->sub_size;
+    for (int s = 0, i0 = 0; i0 < codec->block_size; ++s, i0 += codec->sub_size) {
       // The bias is added only where the format has one: adding +0 would turn -0 into +0.
-      dst[i] = codec->has_bias ? u.scale[s] * u.q[i] + u.bias[s] : u.scale[s] * u.q[i];
+      if (codec->has_bias)
+        for (int i = i0; i < i0 + codec->sub_size; ++i) dst[i] = u.scale[s] * u.q[i] + u.bias[s];
+      else
+        for (int i = i0; i < i0 + codec->sub_size; ++i) dst[i] = u.scale[s] * u.q[i];
     }
   }
 }
@@ -78,32 +105,29 @@ void quantize_row(TensorType type, const float* src, void* dst, int64_t n) {
 
 float dot_row(TensorType type, const void* row, const float* x, int64_t n) {
   const BlockCodec* codec = checked_codec(type, n, "dot_row");
-  double sum = 0;
   if (!codec) {
     const auto* h = static_cast<const uint16_t*>(row);
+    if (type == TensorType::F16) return dot_plain([h](int64_t i) { return fp16_to_fp32(h[i]); }, x, n);
+    if (type == TensorType::BF16) return dot_plain([h](int64_t i) { return bf16_to_fp32(h[i]); }, x, n);
     const auto* f = static_cast<const float*>(row);
-    for (int64_t i = 0; i < n; ++i) {
-      const float w = type == TensorType::F32 ? f[i] : type == TensorType::F16 ? fp16_to_fp32(h[i]) : bf16_to_fp32(h[i]);
-      sum += static_cast<double>(w) * x[i];
-    }
-    return static_cast<float>(sum);
+    return dot_plain([f](int64_t i) { return f[i]; }, x, n);
   }
   // Per sub-block: scale * sum(q * x) + bias * sum(x), so the scale is applied once.
   const auto* block = static_cast<const uint8_t*>(row);
   const size_t block_bytes = type_traits(type).block_bytes;
+  const int sub = codec->sub_size;
+  double sum = 0;
   UnpackedBlock u;
   for (int64_t b = 0; b < n / codec->block_size; ++b, block += block_bytes, x += codec->block_size) {
     codec->unpack(block, u);
-    for (int s = 0; s < codec->block_size / codec->sub_size; ++s) {
-      const int8_t* q = u.q + s * codec->sub_size;
-      const float* xs = x + s * codec->sub_size;
-      double qx = 0, sx = 0;
-      for (int i = 0; i < codec->sub_size; ++i) {
-        qx += static_cast<double>(q[i]) * xs[i];
-        sx += xs[i];
-      }
-      sum += u.scale[s] * qx + (codec->has_bias ? u.bias[s] * sx : 0.0);
+    float block_sum = 0;
+    for (int s = 0; s * sub < codec->block_size; ++s) {
+      const int8_t* q = u.q + s * sub;
+      const float* xs = x + s * sub;
+      block_sum += u.scale[s] * lane_dot([q](int i) { return static_cast<float>(q[i]); }, xs, sub);
+      if (codec->has_bias) block_sum += u.bias[s] * sum_floats(xs, sub);
     }
+    sum += block_sum;
   }
   return static_cast<float>(sum);
 }

@@ -20,7 +20,8 @@ bool quant_supported(TensorType type);
 void dequantize_row(TensorType type, const void* src, float* dst, int64_t n);
 // `n` floats -> `type` (reference quantizers, as ggml's *_ref functions: same bytes).
 void quantize_row(TensorType type, const float* src, void* dst, int64_t n);
-// Dot product of `n` values of `type` at `row` with the floats `x` (accumulated in double).
+// Dot product of `n` values of `type` at `row` with the floats `x` (float sums per block,
+// added in double).
 float dot_row(TensorType type, const void* row, const float* x, int64_t n);
 
 }  // namespace citadel
