@@ -1,0 +1,23 @@
+// Element-wise and per-row operations of transformer layers, on float rows.
+#pragma once
+#include <cstdint>
+
+namespace citadel {
+
+// out = x / rms(x) * weight  (weight may be null: no scale)
+void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps);
+// out = (x - mean) / std * weight + bias  (weight/bias may be null)
+void layer_norm(const float* x, const float* weight, const float* bias, float* out, int64_t n, float eps);
+void softmax(float* x, int64_t n);
+void add(float* x, const float* y, int64_t n);  // x += y
+float silu(float x);
+float gelu(float x);  // tanh approximation, as ggml
+
+enum class RopeStyle { Adjacent, NeoX };  // pairs (2i, 2i+1) as llama in GGUF, or (i, i + n/2)
+
+// Rotary position embedding of one head of `head_dim` values, rotating the first `n_rot` of them.
+// freq_factors (n_rot/2 values, may be null) divide each frequency, as Llama 3's rope_freqs.
+void rope(float* head, int64_t head_dim, int64_t n_rot, int64_t pos, float theta_base, float freq_scale,
+          const float* freq_factors, RopeStyle style);
+
+}  // namespace citadel

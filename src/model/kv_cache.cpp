@@ -1,0 +1,56 @@
+#include "model/kv_cache.h"
+
+#include <string>
+
+#include "model/hparams.h"
+
+namespace citadel {
+
+KvCache::KvCache(const HParams& hp, int64_t n_blocks) : n_layer_(hp.n_layer), kv_dim_(hp.kv_dim()), n_blocks_(n_blocks) {
+  storage_.assign(static_cast<size_t>(2 * n_layer_ * n_blocks_ * kBlockSize * kv_dim_), 0.0f);
+  for (int64_t b = n_blocks_ - 1; b >= 0; --b) free_.push_back(static_cast<int32_t>(b));
+}
+
+int32_t KvCache::add_sequence() {
+  for (size_t i = 0; i < live_.size(); ++i)
+    if (!live_[i]) {
+      live_[i] = 1;
+      return static_cast<int32_t>(i);
+    }
+  live_.push_back(1);
+  tables_.emplace_back();
+  return static_cast<int32_t>(live_.size() - 1);
+}
+
+void KvCache::free_sequence(int32_t seq) {
+  if (seq < 0 || seq >= static_cast<int32_t>(live_.size()) || !live_[seq]) return;
+  for (int32_t b : tables_[seq]) free_.push_back(b);
+  tables_[seq].clear();
+  live_[seq] = 0;
+}
+
+void KvCache::reserve(int32_t seq, int64_t n_positions) {
+  if (seq < 0 || seq >= static_cast<int32_t>(live_.size()) || !live_[seq])
+    throw std::invalid_argument("unknown KV sequence " + std::to_string(seq));
+  auto& table = tables_[seq];
+  const int64_t need = (n_positions + kBlockSize - 1) / kBlockSize;
+  if (need - static_cast<int64_t>(table.size()) > static_cast<int64_t>(free_.size()))
+    throw KvCacheFull("KV cache full: " + std::to_string(n_positions) + " positions need " + std::to_string(need) +
+                      " blocks, " + std::to_string(free_.size()) + " free");
+  while (static_cast<int64_t>(table.size()) < need) {
+    table.push_back(free_.back());
+    free_.pop_back();
+  }
+}
+
+int64_t KvCache::capacity(int32_t seq) const {
+  return static_cast<int64_t>(tables_.at(seq).size()) * kBlockSize;
+}
+
+float* KvCache::row(int kind, int64_t layer, int32_t seq, int64_t pos) {
+  const int64_t block = tables_[seq][pos / kBlockSize];
+  const int64_t index = ((kind * n_layer_ + layer) * n_blocks_ + block) * kBlockSize + pos % kBlockSize;
+  return storage_.data() + index * kv_dim_;
+}
+
+}  // namespace citadel

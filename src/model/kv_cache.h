@@ -1,0 +1,52 @@
+// Paged key/value cache: storage is split into blocks of kBlockSize positions shared by all
+// sequences; each sequence owns a list of blocks (its block table). Blocks are allocated as a
+// sequence grows and returned when it is freed, so many sequences of different lengths fit in
+// one fixed pool.
+#pragma once
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+namespace citadel {
+
+struct HParams;
+
+class KvCacheFull : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class KvCache {
+ public:
+  static constexpr int64_t kBlockSize = 16;
+
+  // A pool of n_blocks blocks (each kBlockSize positions of every layer's K and V, f32).
+  KvCache(const HParams& hp, int64_t n_blocks);
+  // A pool large enough for n_seq sequences of n_ctx positions.
+  static int64_t blocks_for(int64_t n_ctx, int64_t n_seq) { return n_seq * ((n_ctx + kBlockSize - 1) / kBlockSize); }
+
+  int32_t add_sequence();               // a new, empty sequence id
+  void free_sequence(int32_t seq);      // returns its blocks to the pool
+  // Makes positions [0, n_positions) of seq addressable; throws KvCacheFull when the pool is out.
+  void reserve(int32_t seq, int64_t n_positions);
+  int64_t capacity(int32_t seq) const;  // positions currently addressable
+
+  float* k(int64_t layer, int32_t seq, int64_t pos) { return row(0, layer, seq, pos); }
+  float* v(int64_t layer, int32_t seq, int64_t pos) { return row(1, layer, seq, pos); }
+
+  int64_t total_blocks() const { return n_blocks_; }
+  int64_t free_blocks() const { return static_cast<int64_t>(free_.size()); }
+  int64_t kv_dim() const { return kv_dim_; }
+  size_t bytes() const { return storage_.size() * sizeof(float); }
+
+ private:
+  float* row(int kind, int64_t layer, int32_t seq, int64_t pos);
+
+  int64_t n_layer_, kv_dim_, n_blocks_;
+  std::vector<float> storage_;  // [kind][layer][block][kBlockSize][kv_dim]
+  std::vector<int32_t> free_;
+  std::vector<std::vector<int32_t>> tables_;  // per sequence
+  std::vector<uint8_t> live_;
+};
+
+}  // namespace citadel

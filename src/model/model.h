@@ -1,0 +1,42 @@
+// A loaded model: hyper-parameters, weight views over the mapped file, and the forward pass of
+// its architecture. Thread-safe for concurrent forward() calls on distinct KV caches.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "core/thread_pool.h"
+#include "model/batch.h"
+#include "model/hparams.h"
+#include "model/kv_cache.h"
+#include "model/weights.h"
+
+namespace citadel {
+
+class GgufFile;
+struct Architecture;
+
+class Model {
+ public:
+  // Loads a GGUF file. Throws FormatError naming the problem (unknown architecture, missing or
+  // misshaped tensor, bad hyper-parameter) or std::runtime_error for I/O.
+  static std::unique_ptr<Model> load(const std::string& path);
+  ~Model();
+
+  const HParams& hparams() const { return hp_; }
+  const Weights& weights() const { return w_; }
+  const GgufFile& gguf() const { return *file_; }  // metadata: tokenizer, chat template
+  size_t weight_bytes() const;                      // bytes of all tensors in the file
+
+  // Runs the batch: appends each token's K/V to `kv` at its position (reserve() first) and
+  // writes batch.n_outputs() rows of n_vocab logits, in batch order, to `logits`.
+  void forward(const Batch& batch, KvCache& kv, ThreadPool& pool, float* logits) const;
+
+ private:
+  Model() = default;
+  std::unique_ptr<GgufFile> file_;
+  HParams hp_;
+  Weights w_;
+  const Architecture* arch_ = nullptr;
+};
+
+}  // namespace citadel

@@ -1,0 +1,133 @@
+#include "model/transformer.h"
+
+#include <cmath>
+#include <vector>
+
+#include "core/matmul.h"
+#include "core/ops.h"
+
+namespace citadel {
+
+void embed_tokens(const Tensor& tok_embd, const Batch& batch, float* x) {
+  for (int64_t t = 0; t < batch.size(); ++t) get_row(tok_embd, batch.tokens[t], x + t * tok_embd.cols());
+}
+
+void linear(const Tensor& w, const Tensor& b, const float* x, int64_t n, float* y, ThreadPool& pool) {
+  matmul(w, x, n, y, pool);
+  if (b.present())
+    for (int64_t t = 0; t < n; ++t) add(y + t * w.rows(), b.f32(), w.rows());
+}
+
+void rms_norm_rows(const float* x, const Tensor& weight, float* out, int64_t n, int64_t dim, float eps) {
+  for (int64_t t = 0; t < n; ++t) rms_norm(x + t * dim, weight.f32(), out + t * dim, dim, eps);
+}
+
+void layer_norm_rows(const float* x, const Tensor& weight, const Tensor& bias, float* out, int64_t n, int64_t dim,
+                     float eps) {
+  for (int64_t t = 0; t < n; ++t)
+    layer_norm(x + t * dim, weight.f32(), bias.present() ? bias.f32() : nullptr, out + t * dim, dim, eps);
+}
+
+void add_rows(float* x, const float* y, int64_t n, int64_t dim) { add(x, y, n * dim); }
+
+void self_attention(const HParams& hp, const Weights& weights, int il, const Batch& batch, const float* xn, float* out,
+                    KvCache& kv, ThreadPool& pool) {
+  const LayerWeights& w = weights.layers[il];
+  const int64_t n = batch.size(), hd = hp.head_dim, q_dim = hp.q_dim(), kv_dim = hp.kv_dim();
+  std::vector<float> q(n * q_dim), k(n * kv_dim), v(n * kv_dim);
+  if (w.wqkv.present()) {
+    std::vector<float> qkv(n * (q_dim + 2 * kv_dim));
+    linear(w.wqkv, w.bqkv, xn, n, qkv.data(), pool);
+    for (int64_t t = 0; t < n; ++t) {
+      const float* row = qkv.data() + t * (q_dim + 2 * kv_dim);
+      std::copy(row, row + q_dim, q.data() + t * q_dim);
+      std::copy(row + q_dim, row + q_dim + kv_dim, k.data() + t * kv_dim);
+      std::copy(row + q_dim + kv_dim, row + q_dim + 2 * kv_dim, v.data() + t * kv_dim);
+    }
+  } else {
+    linear(w.wq, w.bq, xn, n, q.data(), pool);
+    linear(w.wk, w.bk, xn, n, k.data(), pool);
+    linear(w.wv, w.bv, xn, n, v.data(), pool);
+  }
+
+  const float* freq_factors = weights.rope_freqs.present() ? weights.rope_freqs.f32() : nullptr;
+  for (int64_t t = 0; t < n; ++t) {
+    const int64_t pos = batch.positions[t];
+    for (int64_t h = 0; h < hp.n_head; ++h) {
+      float* qh = q.data() + t * q_dim + h * hd;
+      if (w.q_norm.present()) rms_norm(qh, w.q_norm.f32(), qh, hd, hp.norm_eps);
+      rope(qh, hd, hp.n_rot, pos, hp.rope_theta, hp.rope_freq_scale, freq_factors, hp.rope_style);
+    }
+    for (int64_t h = 0; h < hp.n_head_kv; ++h) {
+      float* kh = k.data() + t * kv_dim + h * hd;
+      if (w.k_norm.present()) rms_norm(kh, w.k_norm.f32(), kh, hd, hp.norm_eps);
+      rope(kh, hd, hp.n_rot, pos, hp.rope_theta, hp.rope_freq_scale, freq_factors, hp.rope_style);
+    }
+    const int32_t seq = batch.seq_ids[t];
+    std::copy(k.data() + t * kv_dim, k.data() + (t + 1) * kv_dim, kv.k(il, seq, pos));
+    std::copy(v.data() + t * kv_dim, v.data() + (t + 1) * kv_dim, kv.v(il, seq, pos));
+  }
+
+  // Each (token, head) pair attends over its sequence's positions 0..pos (causal).
+  std::vector<float> attn(n * q_dim);
+  const int64_t group = hp.n_head / hp.n_head_kv;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  pool.parallel_for(n * hp.n_head, [&](int64_t begin, int64_t end) {
+    std::vector<float> scores;
+    for (int64_t job = begin; job < end; ++job) {
+      const int64_t t = job / hp.n_head, h = job % hp.n_head, kvh = h / group;
+      const int64_t pos = batch.positions[t];
+      const int32_t seq = batch.seq_ids[t];
+      const float* qh = q.data() + t * q_dim + h * hd;
+      scores.resize(pos + 1);
+      for (int64_t p = 0; p <= pos; ++p) {
+        const float* kp = kv.k(il, seq, p) + kvh * hd;
+        float s = 0;
+        for (int64_t i = 0; i < hd; ++i) s += qh[i] * kp[i];
+        scores[p] = s * scale;
+      }
+      softmax(scores.data(), pos + 1);
+      float* oh = attn.data() + t * q_dim + h * hd;
+      std::fill(oh, oh + hd, 0.0f);
+      for (int64_t p = 0; p <= pos; ++p) {
+        const float* vp = kv.v(il, seq, p) + kvh * hd;
+        for (int64_t i = 0; i < hd; ++i) oh[i] += scores[p] * vp[i];
+      }
+    }
+  });
+  linear(w.wo, w.bo, attn.data(), n, out, pool);
+}
+
+void ffn_swiglu(const LayerWeights& w, const float* xn, int64_t n, float* out, ThreadPool& pool) {
+  const int64_t ff = w.ffn_up.rows();
+  std::vector<float> gate(n * ff), up(n * ff);
+  linear(w.ffn_gate, Tensor{}, xn, n, gate.data(), pool);
+  linear(w.ffn_up, w.ffn_up_b, xn, n, up.data(), pool);
+  for (int64_t i = 0; i < n * ff; ++i) gate[i] = silu(gate[i]) * up[i];
+  linear(w.ffn_down, w.ffn_down_b, gate.data(), n, out, pool);
+}
+
+void ffn_gelu(const LayerWeights& w, const float* xn, int64_t n, float* out, ThreadPool& pool) {
+  const int64_t ff = w.ffn_up.rows();
+  std::vector<float> up(n * ff);
+  linear(w.ffn_up, w.ffn_up_b, xn, n, up.data(), pool);
+  for (float& u : up) u = gelu(u);
+  linear(w.ffn_down, w.ffn_down_b, up.data(), n, out, pool);
+}
+
+void output_logits(const HParams& hp, const Weights& w, NormKind norm, const Batch& batch, const float* x,
+                   float* logits, ThreadPool& pool) {
+  const int64_t d = hp.n_embd;
+  std::vector<float> rows;
+  for (int64_t t = 0; t < batch.size(); ++t) {
+    if (!batch.want_logits[t]) continue;
+    rows.resize(rows.size() + d);
+    float* r = rows.data() + rows.size() - d;
+    if (norm == NormKind::Rms) rms_norm(x + t * d, w.output_norm.f32(), r, d, hp.norm_eps);
+    else layer_norm(x + t * d, w.output_norm.f32(), w.output_norm_b.present() ? w.output_norm_b.f32() : nullptr, r, d,
+                    hp.norm_eps);
+  }
+  if (!rows.empty()) matmul(w.output, rows.data(), static_cast<int64_t>(rows.size() / d), logits, pool);
+}
+
+}  // namespace citadel

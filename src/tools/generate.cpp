@@ -1,0 +1,66 @@
+// citadel generate: complete a prompt with a model, streaming the text to stdout.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "engine/generator.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+#include "tools/tool.h"
+#include "tools/tool_support.h"
+
+namespace citadel {
+namespace {
+
+int run_generate(int argc, char** argv) {
+  CLI::App app{"Generate text from a prompt (streams to stdout).", "citadel generate"};
+  std::string model_path, prompt;
+  GenerateOptions opt;
+  int threads = 0;
+  bool json = false, no_bos = false, ignore_eos = false;
+  app.add_option("-m,--model", model_path, "GGUF model file (default: the bundled demo model)");
+  app.add_option("-p,--prompt", prompt, "prompt text (default: read stdin)");
+  app.add_option("-n,--max-tokens", opt.max_tokens, "tokens to generate")->capture_default_str()->check(CLI::Range(0, 1 << 24));
+  app.add_option("--temperature", opt.sampling.temperature, "0 = greedy")->capture_default_str()->check(CLI::Range(0.0, 100.0));
+  app.add_option("--top-k", opt.sampling.top_k, "0 = off")->capture_default_str();
+  app.add_option("--top-p", opt.sampling.top_p, "1 = off")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  app.add_option("--min-p", opt.sampling.min_p, "0 = off")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  app.add_option("--repeat-penalty", opt.sampling.repeat_penalty, "1 = off")->capture_default_str();
+  app.add_option("--repeat-last-n", opt.sampling.repeat_last_n, "history for penalties")->capture_default_str();
+  app.add_option("--frequency-penalty", opt.sampling.frequency_penalty)->capture_default_str();
+  app.add_option("--presence-penalty", opt.sampling.presence_penalty)->capture_default_str();
+  app.add_option("-s,--seed", opt.sampling.seed, "random seed (same seed, same text)")->capture_default_str();
+  app.add_option("--stop", opt.stop, "stop string (repeatable)");
+  app.add_option("-c,--context", opt.context, "context length (default: the model's)");
+  app.add_option("-t,--threads", threads, "threads (default: all cores)")->check(CLI::Range(0, 1024));
+  app.add_flag("--no-bos", no_bos, "do not prepend BOS");
+  app.add_flag("--ignore-eos", ignore_eos, "keep generating past end-of-sequence");
+  app.add_flag("--json", json, "print one JSON object {prompt_ids, ids, text} instead of streaming");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!app.count("--prompt")) prompt = read_all_stdin();
+  opt.add_bos = !no_bos;
+  opt.stop_at_eos = !ignore_eos;
+  LoadedModel lm = load_model_and_tokenizer(model_path);
+  ThreadPool pool(threads);
+
+  GenerateCallbacks cb;
+  if (!json) cb.on_text = [](const std::string& s) {
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    std::fflush(stdout);
+  };
+  GenerateResult r = generate(*lm.model, *lm.tokenizer, pool, prompt, opt, cb);
+  if (json) {
+    nlohmann::json j = {{"prompt_ids", r.prompt_ids}, {"ids", r.ids}, {"text", r.text}, {"finish_reason", r.finish_reason}};
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    std::printf("\n");
+  }
+  return 0;
+}
+
+const ToolRegistration reg{"generate", "generate text from a prompt", run_generate};
+
+}  // namespace
+}  // namespace citadel

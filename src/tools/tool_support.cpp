@@ -1,0 +1,57 @@
+#include "tools/tool_support.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+#include <sys/stat.h>
+
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+namespace citadel {
+namespace {
+
+bool exists(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+std::string executable_dir() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  std::string p(buf, static_cast<size_t>(n));
+  return p.substr(0, p.find_last_of('/'));
+}
+
+}  // namespace
+
+std::string default_model_path() {
+  if (const char* env = std::getenv("CITADEL_MODEL"); env && *env) return env;
+  const std::string dir = executable_dir();
+  for (const std::string& candidate : {dir + "/../models/stories260K.gguf", dir + "/../share/citadel/models/stories260K.gguf",
+                                       std::string("models/stories260K.gguf")})
+    if (exists(candidate)) return candidate;
+  return "models/stories260K.gguf";
+}
+
+LoadedModel load_model_and_tokenizer(const std::string& path) {
+  const auto start = std::chrono::steady_clock::now();
+  LoadedModel lm;
+  lm.model = Model::load(path.empty() ? default_model_path() : path);
+  lm.tokenizer = Tokenizer::from_gguf(lm.model->gguf());
+  lm.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return lm;
+}
+
+std::string read_all_stdin() {
+  std::ostringstream ss;
+  ss << std::cin.rdbuf();
+  return ss.str();
+}
+
+}  // namespace citadel

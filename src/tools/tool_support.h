@@ -1,0 +1,25 @@
+// Small helpers the subcommands share: where the default model is, loading a model with its
+// tokenizer, reading stdin.
+#pragma once
+#include <memory>
+#include <string>
+
+namespace citadel {
+
+class Model;
+class Tokenizer;
+
+// $CITADEL_MODEL, else the bundled demo model (models/stories260K.gguf beside the build or install).
+std::string default_model_path();
+
+struct LoadedModel {
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+  double load_seconds = 0;
+};
+// Loads `path` (or the default model when empty) and its tokenizer.
+LoadedModel load_model_and_tokenizer(const std::string& path);
+
+std::string read_all_stdin();
+
+}  // namespace citadel
