@@ -93,16 +93,33 @@ void GgufWriter::set_value(const std::string& key, const GgufValue& v) {
   kv_.emplace_back(key, std::move(bytes));
 }
 
-void GgufWriter::add_tensor(const std::string& name, const std::vector<int64_t>& shape, TensorType type,
-                            const void* data, size_t nbytes) {
+size_t GgufWriter::tensor_bytes(const std::string& name, const std::vector<int64_t>& shape, TensorType type) {
+  if (shape.empty() || shape.size() > 4) throw std::invalid_argument("tensor '" + name + "' must have 1 to 4 dimensions");
   int64_t rows = 1;
   for (size_t i = 1; i < shape.size(); ++i) rows *= shape[i];
-  size_t expected = row_bytes(type, shape.at(0)) * static_cast<size_t>(rows);
+  return row_bytes(type, shape[0]) * static_cast<size_t>(rows);
+}
+
+void GgufWriter::add_tensor(const std::string& name, const std::vector<int64_t>& shape, TensorType type,
+                            const void* data, size_t nbytes) {
+  size_t expected = tensor_bytes(name, shape, type);
   if (nbytes != expected)
     throw std::invalid_argument("tensor '" + name + "': " + std::to_string(nbytes) + " bytes given, " +
                                 std::to_string(expected) + " expected");
   const auto* p = static_cast<const uint8_t*>(data);
-  tensors_.push_back({name, shape, type, std::vector<uint8_t>(p, p + nbytes)});
+  tensors_.push_back({name, shape, type, nbytes, std::vector<uint8_t>(p, p + nbytes), nullptr});
+}
+
+void GgufWriter::add_tensor_lazy(const std::string& name, const std::vector<int64_t>& shape, TensorType type,
+                                 Filler fill) {
+  tensors_.push_back({name, shape, type, tensor_bytes(name, shape, type), {}, std::move(fill)});
+}
+
+std::vector<uint8_t> GgufWriter::Tensor::bytes() const {
+  if (!fill) return data;
+  std::vector<uint8_t> out(nbytes);
+  fill(out.data(), nbytes);
+  return out;
 }
 
 void GgufWriter::put_header(std::vector<uint8_t>& out) const {
@@ -121,7 +138,7 @@ void GgufWriter::put_header(std::vector<uint8_t>& out) const {
     for (int64_t d : t.shape) put<uint64_t>(out, static_cast<uint64_t>(d));
     put<uint32_t>(out, static_cast<uint32_t>(t.type));
     put<uint64_t>(out, offset);
-    offset += (t.data.size() + alignment_ - 1) / alignment_ * alignment_;
+    offset += (t.nbytes + alignment_ - 1) / alignment_ * alignment_;
   }
 }
 
@@ -130,7 +147,8 @@ std::vector<uint8_t> GgufWriter::to_bytes() const {
   put_header(out);
   for (const auto& t : tensors_) {
     out.resize((out.size() + alignment_ - 1) / alignment_ * alignment_, 0);
-    out.insert(out.end(), t.data.begin(), t.data.end());
+    std::vector<uint8_t> bytes = t.bytes();
+    out.insert(out.end(), bytes.begin(), bytes.end());
   }
   if (!tensors_.empty()) out.resize((out.size() + alignment_ - 1) / alignment_ * alignment_, 0);
   return out;
@@ -152,8 +170,9 @@ void GgufWriter::write(const std::string& path) const {
   };
   for (const auto& t : tensors_) {
     pad_to_alignment();
-    ok = ok && std::fwrite(t.data.data(), 1, t.data.size(), f) == t.data.size();
-    pos += t.data.size();
+    std::vector<uint8_t> bytes = t.bytes();
+    ok = ok && std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+    pos += bytes.size();
   }
   if (!tensors_.empty()) pad_to_alignment();
   ok = (std::fclose(f) == 0) && ok;

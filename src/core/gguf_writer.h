@@ -1,6 +1,7 @@
 // Writes GGUF v3 files: metadata in insertion order, then tensor infos, then aligned tensor data.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,12 @@ class GgufWriter {
   void add_tensor(const std::string& name, const std::vector<int64_t>& shape, TensorType type, const void* data,
                   size_t nbytes);
 
+  // A tensor whose bytes are produced only when the file is written (large models are never
+  // held in memory whole): `fill` gets a buffer of the tensor's exact size.
+  using Filler = std::function<void(uint8_t* dst, size_t nbytes)>;
+  void add_tensor_lazy(const std::string& name, const std::vector<int64_t>& shape, TensorType type, Filler fill);
+  size_t tensor_count() const { return tensors_.size(); }
+
   // The whole file as bytes (for tests and in-memory use).
   std::vector<uint8_t> to_bytes() const;
   // Writes to `path` (through a temporary file renamed at the end). Throws on I/O errors.
@@ -36,8 +43,12 @@ class GgufWriter {
     std::string name;
     std::vector<int64_t> shape;
     TensorType type;
-    std::vector<uint8_t> data;
+    size_t nbytes;
+    std::vector<uint8_t> data;  // empty when `fill` produces it
+    Filler fill;
+    std::vector<uint8_t> bytes() const;
   };
+  static size_t tensor_bytes(const std::string& name, const std::vector<int64_t>& shape, TensorType type);
   void put_header(std::vector<uint8_t>& out) const;
   std::vector<std::pair<std::string, std::vector<uint8_t>>> kv_;  // key -> encoded type + value
   std::vector<Tensor> tensors_;

@@ -1,6 +1,8 @@
 // Falcon (7B/40B/180B): LayerNorm with bias, fused QKV projection, multi-query or grouped KV,
 // NeoX RoPE, and attention and GELU MLP computed in parallel from the same input:
-//   x = x + attn(norm(x)) + mlp(norm2(x))   (norm2 == norm on Falcon-7B)
+//   x = x + attn(norm_2(x)) + mlp(norm(x))
+// Falcon-40B's GGUF stores ln_attn as attn_norm_2 and ln_mlp as attn_norm; Falcon-7B has only
+// attn_norm, which then feeds both branches.
 #include <vector>
 
 #include "model/architecture.h"
@@ -39,19 +41,19 @@ void falcon_forward(const Model& m, const Batch& batch, KvCache& kv, ThreadPool&
   const HParams& hp = m.hparams();
   const Weights& w = m.weights();
   const int64_t n = batch.size(), d = hp.n_embd;
-  std::vector<float> x(n * d), xn(n * d), xn2(n * d), attn(n * d), mlp(n * d);
+  std::vector<float> x(n * d), xn(n * d), xn_attn(n * d), attn(n * d), mlp(n * d);
 
   embed_tokens(w.tok_embd, batch, x.data());
   for (int il = 0; il < hp.n_layer; ++il) {
     const LayerWeights& l = w.layers[il];
     layer_norm_rows(x.data(), l.attn_norm, l.attn_norm_b, xn.data(), n, d, hp.norm_eps);
-    const float* mlp_in = xn.data();
+    const float* attn_in = xn.data();
     if (l.attn_norm_2.present()) {
-      layer_norm_rows(x.data(), l.attn_norm_2, l.attn_norm_2_b, xn2.data(), n, d, hp.norm_eps);
-      mlp_in = xn2.data();
+      layer_norm_rows(x.data(), l.attn_norm_2, l.attn_norm_2_b, xn_attn.data(), n, d, hp.norm_eps);
+      attn_in = xn_attn.data();
     }
-    self_attention(hp, w, il, batch, xn.data(), attn.data(), kv, pool);
-    ffn_gelu(l, mlp_in, n, mlp.data(), pool);
+    self_attention(hp, w, il, batch, attn_in, attn.data(), kv, pool);
+    ffn_gelu(l, xn.data(), n, mlp.data(), pool);
     add_rows(x.data(), attn.data(), n, d);
     add_rows(x.data(), mlp.data(), n, d);
   }

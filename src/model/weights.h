@@ -12,7 +12,7 @@ namespace citadel {
 
 struct LayerWeights {
   Tensor attn_norm, attn_norm_b;      // pre-attention norm (bias: LayerNorm models)
-  Tensor attn_norm_2, attn_norm_2_b;  // Falcon-40B's separate norm for the MLP branch
+  Tensor attn_norm_2, attn_norm_2_b;  // Falcon-40B: ln_attn (attn_norm is then ln_mlp)
   Tensor wq, wk, wv, wqkv, wo;        // wqkv: fused projection (Falcon)
   Tensor bq, bk, bv, bqkv, bo;
   Tensor q_norm, k_norm;              // per-head RMS norms (Qwen3)

@@ -1,0 +1,46 @@
+// citadel synth: write a random-weight GGUF model of a real shape (for benchmarks and tests).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "model/synthetic_model.h"
+#include "tools/tool.h"
+
+namespace citadel {
+namespace {
+
+int run_synth(int argc, char** argv) {
+  std::string shapes;
+  for (const auto& s : model_shape_names()) shapes += (shapes.empty() ? "" : ", ") + s;
+  CLI::App app{"Write a random-weight GGUF model of a real shape (speed does not depend on weight values).\n"
+               "Shapes: " + shapes, "citadel synth"};
+  std::string shape_name, type_name = "f16", out, vocab_from;
+  uint64_t seed = 42;
+  int threads = 0;
+  app.add_option("--shape", shape_name, "model shape")->required();
+  app.add_option("--type", type_name, "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_m, q5_k_m, q6_k")->capture_default_str();
+  app.add_option("--seed", seed, "random seed")->capture_default_str();
+  app.add_option("--vocab-from", vocab_from, "copy the tokenizer from this GGUF (default: a synthetic vocabulary)");
+  app.add_option("-t,--threads", threads, "threads");
+  app.add_option("output", out, "output .gguf path")->required();
+  CLI11_PARSE(app, argc, argv);
+
+  const ModelShape* shape = find_model_shape(shape_name);
+  if (!shape) {
+    std::fprintf(stderr, "citadel synth: unknown shape '%s' (known: %s)\n", shape_name.c_str(), shapes.c_str());
+    return 2;
+  }
+  SynthOptions opt;
+  opt.type = parse_file_type(type_name);
+  opt.seed = seed;
+  opt.vocab_from = vocab_from;
+  ThreadPool pool(threads);
+  size_t bytes = write_synthetic_model(*shape, opt, out, pool);
+  std::printf("wrote %s: %s, %s, %.1f MiB of tensors\n", out.c_str(), shape->name, opt.type.name.c_str(),
+              double(bytes) / (1024.0 * 1024.0));
+  return 0;
+}
+
+const ToolRegistration reg{"synth", "write a random-weight model of a real shape", run_synth};
+
+}  // namespace
+}  // namespace citadel
