@@ -23,6 +23,8 @@ fi
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"
+# Reference implementations the end-to-end tests compare against (@huggingface/jinja, ...).
+npm ci --prefix tests/e2e --no-audit --no-fund
 
 if [ "${1:-}" != "--no-run" ]; then
   echo "Built build/citadel. Demo with the bundled TinyStories model:"
