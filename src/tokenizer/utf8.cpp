@@ -48,6 +48,11 @@ size_t valid_length_at(std::string_view text, size_t pos) {
   return matching_prefix(text, pos, need) == need ? need : 0;
 }
 
+size_t invalid_length_at(std::string_view text, size_t pos) {
+  const size_t need = expected_length(static_cast<uint8_t>(text[pos]));
+  return need <= 1 ? 1 : matching_prefix(text, pos, need);
+}
+
 bool is_incomplete_prefix(std::string_view text, size_t pos) {
   if (pos >= text.size()) return false;
   const size_t need = expected_length(static_cast<uint8_t>(text[pos]));

@@ -13,6 +13,9 @@ size_t length_from_lead(uint8_t lead);
 // Length of the well-formed sequence at text[pos], or 0 if the bytes there are not valid UTF-8
 // (overlong forms, surrogates, values past U+10FFFF, truncated sequences).
 size_t valid_length_at(std::string_view text, size_t pos);
+// Where valid_length_at is 0: how many bytes one U+FFFD replaces (Unicode's "maximal subpart":
+// a truncated sequence counts once, a stray byte alone).
+size_t invalid_length_at(std::string_view text, size_t pos);
 // True when text[pos..] is a proper, still incomplete start of a valid sequence.
 bool is_incomplete_prefix(std::string_view text, size_t pos);
 bool is_valid(std::string_view text);

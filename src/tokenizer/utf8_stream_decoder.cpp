@@ -15,8 +15,8 @@ std::string Utf8StreamDecoder::push(const std::string& piece) {
     } else if (utf8::is_incomplete_prefix(pending_, pos)) {
       break;  // wait for the bytes that finish this character
     } else {
-      out += utf8::kReplacementChar;  // a byte no continuation can repair
-      ++pos;
+      out += utf8::kReplacementChar;  // bytes no continuation can repair
+      pos += utf8::invalid_length_at(pending_, pos);
     }
   }
   pending_.erase(0, pos);

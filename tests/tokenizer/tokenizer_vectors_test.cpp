@@ -2,9 +2,11 @@
 // tokens not parsed, and decode(encode(text)) == text.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/gguf.h"
+#include "core/gguf_writer.h"
 #include "test_paths.h"
 #include "tokenizer/tokenizer.h"
 
@@ -97,6 +99,50 @@ TEST(TokenizerVectors, Qwen2FromTokenizerJson) {
   REQUIRE_FILE(dir + "/tokenizer.json");
   const auto tok = Tokenizer::from_hf_files(dir + "/tokenizer.json", dir + "/tokenizer_config.json");
   check_vectors(*tok, "qwen2");
+}
+
+// The GGUF a converter would write for a Hugging Face BPE tokenizer: tokens, types, merges, pre.
+std::vector<uint8_t> vocab_gguf_from_tokenizer_json(const std::string& path, const std::string& pre) {
+  const auto root = nlohmann::json::parse(test::read_file(path));
+  std::vector<std::string> tokens;
+  std::vector<int32_t> types;
+  auto put = [&](size_t id, const std::string& text, int32_t type) {
+    if (id >= tokens.size()) tokens.resize(id + 1), types.resize(id + 1, 5);
+    tokens[id] = text;
+    types[id] = type;
+  };
+  for (const auto& [text, id] : root["model"]["vocab"].items()) put(id.get<size_t>(), text, 1);
+  for (const auto& t : root["added_tokens"]) put(t["id"].get<size_t>(), t["content"], t["special"].get<bool>() ? 3 : 4);
+  std::vector<std::string> merges;
+  for (const auto& m : root["model"]["merges"])
+    merges.push_back(m.is_string() ? m.get<std::string>() : m[0].get<std::string>() + " " + m[1].get<std::string>());
+  GgufWriter w;
+  w.set_string("general.architecture", "llama");
+  w.set_string("tokenizer.ggml.model", "gpt2");
+  w.set_string("tokenizer.ggml.pre", pre);
+  w.set_strings("tokenizer.ggml.tokens", tokens);
+  w.set_i32s("tokenizer.ggml.token_type", types);
+  w.set_strings("tokenizer.ggml.merges", merges);
+  return w.to_bytes();
+}
+
+TEST(TokenizerVectors, Qwen2FromGguf) {
+  const std::string path = tokenizers_dir() + "/qwen3/tokenizer.json";
+  REQUIRE_FILE(path);
+  const auto bytes = vocab_gguf_from_tokenizer_json(path, "qwen2");
+  const auto tok = Tokenizer::from_gguf(*GgufFile::parse(bytes.data(), bytes.size()));
+  EXPECT_EQ(tok->pre_tokenizer_name(), "qwen2");
+  EXPECT_FALSE(tok->adds_bos());
+  check_vectors(*tok, "qwen2");
+}
+
+TEST(TokenizerVectors, Llama3FromGguf) {
+  const std::string path = tokenizers_dir() + "/llama3/tokenizer.json";
+  REQUIRE_FILE(path);
+  const auto bytes = vocab_gguf_from_tokenizer_json(path, "llama-bpe");
+  const auto tok = Tokenizer::from_gguf(*GgufFile::parse(bytes.data(), bytes.size()));
+  EXPECT_TRUE(tok->is_end_of_generation(tok->token_id("<|eot_id|>")));
+  check_vectors(*tok, "llama-bpe");
 }
 
 TEST(TokenizerVectors, Stories260KGguf) {

@@ -1,0 +1,304 @@
+// Hand-written tokenizer cases: special tokens, BOS rules, byte fallback, streaming decode, invalid
+// UTF-8, empty and very long input, pre-tokenizer presets, malformed tokenizer.json files.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+
+#include "core/gguf.h"
+#include "test_paths.h"
+#include "tokenizer/pre_tokenizer.h"
+#include "tokenizer/pre_tokenizer_presets.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/utf8.h"
+
+namespace citadel {
+namespace {
+
+using Ids = std::vector<int32_t>;
+
+std::string tok_dir() { return test::shared_dir() + "/tokenizers"; }
+
+std::unique_ptr<Tokenizer> load_json(const std::string& name) {
+  const std::string dir = tok_dir() + "/" + name;
+  return Tokenizer::from_hf_files(dir + "/tokenizer.json", dir + "/tokenizer_config.json");
+}
+
+#define REQUIRE_JSON(name) REQUIRE_FILE(tok_dir() + "/" name "/tokenizer.json")
+#define REQUIRE_GGUF(name) REQUIRE_FILE(tok_dir() + "/gguf/ggml-vocab-" name ".gguf")
+
+std::unique_ptr<Tokenizer> load_gguf(const std::string& name) {
+  return Tokenizer::from_gguf(*GgufFile::open(tok_dir() + "/gguf/ggml-vocab-" + name + ".gguf"));
+}
+
+// ---- special tokens -------------------------------------------------------------------------
+
+TEST(SpecialTokens, ControlTokensOnlyWhenAsked) {
+  REQUIRE_JSON("qwen3");
+  const auto tok = load_json("qwen3");
+  const std::string text = "<|im_start|>user\nhi<|im_end|>";
+  EXPECT_EQ(tok->encode(text, false, /*parse_special=*/true), (Ids{151644, 872, 198, 6023, 151645}));
+  const Ids plain = tok->encode(text, false, /*parse_special=*/false);
+  for (int32_t id : plain) EXPECT_FALSE(tok->is_control(id)) << id;
+  EXPECT_EQ(tok->decode(plain), text);
+  EXPECT_EQ(tok->decode(tok->encode(text, false, true), /*render_special=*/true), text);
+  EXPECT_EQ(tok->decode(tok->encode(text, false, true)), "user\nhi");
+}
+
+TEST(SpecialTokens, UserDefinedAddedTokensAlwaysMatch) {
+  REQUIRE_JSON("qwen3");
+  const auto tok = load_json("qwen3");
+  const int32_t think = tok->token_id("<think>");
+  ASSERT_GE(think, 0);
+  EXPECT_FALSE(tok->is_control(think));
+  const Ids ids = tok->encode("<think>hi</think>", false, false);
+  EXPECT_EQ(ids, (Ids{think, 6023, tok->token_id("</think>")}));
+  EXPECT_EQ(tok->decode(ids), "<think>hi</think>");
+}
+
+TEST(SpecialTokens, EndOfGenerationIds) {
+  REQUIRE_JSON("llama3");
+  const auto llama3 = load_json("llama3");
+  EXPECT_EQ(llama3->bos_id(), 128000);
+  EXPECT_EQ(llama3->eos_id(), 128001);
+  EXPECT_TRUE(llama3->is_end_of_generation(llama3->token_id("<|eot_id|>")));
+  EXPECT_TRUE(llama3->is_end_of_generation(128001));
+  EXPECT_FALSE(llama3->is_end_of_generation(9906));
+  REQUIRE_JSON("qwen3");
+  const auto qwen = load_json("qwen3");
+  EXPECT_EQ(qwen->eos_id(), qwen->token_id("<|im_end|>"));
+  EXPECT_TRUE(qwen->is_end_of_generation(qwen->token_id("<|endoftext|>")));
+}
+
+// ---- BOS / EOS rules ------------------------------------------------------------------------
+
+TEST(BosRules, FromMetadataAndConfig) {
+  REQUIRE_GGUF("llama-spm");
+  const auto spm = load_gguf("llama-spm");
+  EXPECT_TRUE(spm->adds_bos());
+  EXPECT_EQ(spm->encode("Hello", true).front(), 1);
+  EXPECT_EQ(spm->encode("Hello", false).front(), 15043);
+  // A template that already starts with BOS does not get a second one.
+  EXPECT_EQ(spm->encode("<s>Hello", true, true), (Ids{1, 15043}));
+
+  const auto falcon = load_gguf("falcon");  // gpt2 + "falcon": no add_bos_token, no BOS by default
+  EXPECT_FALSE(falcon->adds_bos());
+  EXPECT_EQ(falcon->encode("Hello", true), falcon->encode("Hello", false));
+
+  REQUIRE_JSON("qwen3");
+  EXPECT_FALSE(load_json("qwen3")->adds_bos());  // add_bos_token: false
+  EXPECT_EQ(load_json("llama3")->encode("Hello", true), (Ids{128000, 9906}));
+}
+
+TEST(BosRules, EmptyText) {
+  REQUIRE_JSON("llama3");
+  const auto llama3 = load_json("llama3");
+  EXPECT_TRUE(llama3->encode("", false).empty());
+  EXPECT_EQ(llama3->encode("", true), (Ids{128000}));
+  EXPECT_EQ(llama3->decode({}), "");
+  REQUIRE_GGUF("llama-spm");
+  const auto spm = load_gguf("llama-spm");
+  EXPECT_TRUE(spm->encode("", false).empty());
+  EXPECT_EQ(spm->encode("", true), (Ids{1}));
+}
+
+// ---- byte fallback, invalid UTF-8 -----------------------------------------------------------
+
+TEST(ByteFallback, SpmSpellsUnknownCharactersAsBytes) {
+  REQUIRE_GGUF("llama-spm");
+  const auto tok = load_gguf("llama-spm");
+  // U+1F999 is not in the Llama 2 vocabulary: "▁" then <0xF0> <0x9F> <0xA6> <0x99> (byte + 3).
+  const Ids ids = tok->encode("\xF0\x9F\xA6\x99", false);
+  EXPECT_EQ(ids, (Ids{29871, 243, 162, 169, 156}));
+  EXPECT_EQ(tok->token_to_piece(243), "\xF0");
+  EXPECT_EQ(tok->decode(ids), "\xF0\x9F\xA6\x99");
+}
+
+TEST(InvalidUtf8, KeptByteForByte) {
+  const std::string text = "abc\xFF\xFE" "def \xC3 \xE2\x82 x\xF0\x9F\xA6";  // stray, truncated sequences
+  for (const char* name : {"llama3", "qwen3"}) {
+    REQUIRE_FILE(tok_dir() + "/" + name + "/tokenizer.json");
+    const auto tok = load_json(name);
+    EXPECT_EQ(tok->decode(tok->encode(text, false)), text) << name;
+  }
+  REQUIRE_GGUF("llama-spm");
+  const auto spm = load_gguf("llama-spm");
+  EXPECT_EQ(spm->decode(spm->encode(text, false)), text);
+  // Falcon's vocabulary has no tokens for the bytes 0xFE/0xFF (never in UTF-8): they are dropped, as
+  // Hugging Face drops them; everything else survives.
+  const auto falcon = load_gguf("falcon");
+  EXPECT_EQ(falcon->decode(falcon->encode(text, false)), "abcdef \xC3 \xE2\x82 x\xF0\x9F\xA6");
+}
+
+// ---- streaming decode -----------------------------------------------------------------------
+
+TEST(Utf8Stream, HoldsBackIncompleteCharacters) {
+  Utf8StreamDecoder d;
+  const std::string text = "h\xC3\xA9\xF0\x9F\xA6\x99!";  // "hé🦙!"
+  std::string out;
+  std::vector<std::string> outputs;
+  for (char c : text) {
+    outputs.push_back(d.push(std::string(1, c)));
+    out += outputs.back();
+  }
+  out += d.flush();
+  EXPECT_EQ(out, text);
+  EXPECT_EQ(outputs[1], "");            // first byte of é
+  EXPECT_EQ(outputs[2], "\xC3\xA9");    // é complete
+  EXPECT_EQ(outputs[5], "");            // 3 of 4 bytes of the emoji
+  EXPECT_EQ(outputs[6], "\xF0\x9F\xA6\x99");
+}
+
+TEST(Utf8Stream, InvalidBytesBecomeReplacementCharacters) {
+  Utf8StreamDecoder d;
+  EXPECT_EQ(d.push("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(d.push("\xE2\x82"), "");
+  EXPECT_EQ(d.push("x"), "\xEF\xBF\xBDx");  // the cut-short character, then x
+  EXPECT_EQ(d.push("\xF0\x9F"), "");
+  EXPECT_EQ(d.flush(), "\xEF\xBF\xBD");
+  EXPECT_EQ(d.flush(), "");
+}
+
+TEST(Utf8Stream, TokenPiecesOfRealVocabularies) {
+  REQUIRE_JSON("llama3");
+  const auto tok = load_json("llama3");
+  const std::string text = "Emoji 😶‍🌫️ and Khmer កាន់តែពិសេស and Chinese 我想在apple工作";
+  Utf8StreamDecoder d;
+  std::string out;
+  for (int32_t id : tok->encode(text, false)) {
+    const std::string part = d.push(tok->token_to_piece(id));
+    EXPECT_TRUE(utf8::is_valid(part));
+    out += part;
+  }
+  out += d.flush();
+  EXPECT_EQ(out, text);
+}
+
+// ---- long input -----------------------------------------------------------------------------
+
+TEST(LongInput, EncodesQuicklyAndRoundTrips) {
+  REQUIRE_JSON("qwen3");
+  const auto tok = load_json("qwen3");
+  std::string text;
+  while (text.size() < 300000) text += "The quick brown fox, 1234567 times; ünïcödé 漢字 ";
+  text += std::string(100000, 'a') + std::string(50000, ' ') + "\n";
+  const auto start = std::chrono::steady_clock::now();
+  const Ids ids = tok->encode(text, false);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 20.0);
+  EXPECT_EQ(tok->decode(ids), text);
+
+  REQUIRE_GGUF("llama-spm");
+  const auto spm = load_gguf("llama-spm");
+  const std::string spm_text = text.substr(0, 100000);
+  EXPECT_EQ(spm->decode(spm->encode(spm_text, false)), spm_text);
+}
+
+// ---- pre-tokenizers -------------------------------------------------------------------------
+
+std::vector<std::string> split_with(const std::vector<std::string>& regexes, const std::string& text) {
+  PreTokenizer pre;
+  for (const auto& r : regexes) pre.add_regex(r);
+  std::vector<std::string> out;
+  for (auto w : pre.split(text)) out.emplace_back(w);
+  return out;
+}
+
+TEST(PreTokenizers, Llama3Words) {
+  const auto words = split_with(preset_for_gguf_pre("llama3").regexes, "Hello, y'all! 12345   x\n\n");
+  EXPECT_EQ(words, (std::vector<std::string>{"Hello", ",", " y", "'all", "!", " ", "123", "45", "  ", " x", "\n\n"}));
+}
+
+TEST(PreTokenizers, EveryPresetCompilesAndKeepsAllText) {
+  const std::string text = "Hello, y'all! How are you 😁 ?我想在apple工作1314151天～ \t\n  3333  'D  ---===  Ελληνικά  \xE2\x96\x81";
+  for (const char* name : {"default", "llama3", "llama-bpe", "dbrx", "smaug-bpe", "deepseek-llm", "deepseek-coder",
+                           "deepseek-v3", "falcon", "mpt", "starcoder", "gpt-2", "refact", "command-r", "qwen2",
+                           "qwen35", "stablelm2", "olmo", "poro-chat", "chatglm-bpe", "viking", "jais", "tekken",
+                           "smollm", "codeshell", "bloom", "gpt3-finnish", "exaone", "chameleon", "minerva-7b",
+                           "gpt-4o", "llama4", "seed-coder", "bailingmoe", "superbpe", "deepseek-r1-qwen"}) {
+    std::vector<std::string> words;
+    ASSERT_NO_THROW(words = split_with(preset_for_gguf_pre(name).regexes, text)) << name;
+    std::string joined;
+    for (const auto& w : words) joined += w;
+    EXPECT_EQ(joined, text) << name;
+  }
+  EXPECT_THROW(preset_for_gguf_pre("no-such-pre"), std::invalid_argument);
+}
+
+TEST(PreTokenizers, BehaviorsAndBadRegex) {
+  PreTokenizer removed;
+  removed.add_regex(R"(\s+)", SplitBehavior::kRemoved);
+  std::vector<std::string_view> words = removed.split("a  b c");
+  EXPECT_EQ(words, (std::vector<std::string_view>{"a", "b", "c"}));
+  PreTokenizer next;
+  next.add_regex("-", SplitBehavior::kMergedWithNext);
+  EXPECT_EQ(next.split("a-b-c"), (std::vector<std::string_view>{"a", "-b", "-c"}));
+  PreTokenizer bad;
+  EXPECT_THROW(bad.add_regex("(unclosed"), std::invalid_argument);
+}
+
+// ---- malformed tokenizer.json ---------------------------------------------------------------
+
+std::string write_temp(const std::string& name, const std::string& content) {
+  const std::string path = ::testing::TempDir() + name;
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+void expect_load_error(const std::string& content, const std::string& message_part) {
+  const std::string path = write_temp("tokenizer_under_test.json", content);
+  try {
+    Tokenizer::from_hf_files(path);
+    ADD_FAILURE() << "no error for: " << content;
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(message_part), std::string::npos) << e.what();
+  }
+}
+
+TEST(MalformedTokenizerJson, ClearErrorsNeverCrashes) {
+  expect_load_error("{\"model\": ", "malformed JSON");
+  expect_load_error("[1, 2, 3]", "not an object");
+  expect_load_error("{}", "no 'model' section");
+  expect_load_error(R"({"model": {"type": "Unigram", "vocab": [["a", 0.0]]}})", "unsupported model type 'Unigram'");
+  expect_load_error(R"({"model": {"type": "WordPiece", "vocab": {"a": 0}}})", "unsupported model type 'WordPiece'");
+  expect_load_error(R"({"model": {"type": "BPE", "merges": []}})", "model.vocab");
+  expect_load_error(R"({"model": {"type": "BPE", "vocab": {"a": -4}, "merges": []}})", "not a valid token id");
+  expect_load_error(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [3]}})", "malformed entry in model.merges");
+  expect_load_error(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["ab"]}})", "malformed merge");
+  expect_load_error(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+                        "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(x"}, "behavior": "Isolated"}})",
+                    "bad pre-tokenizer regex");
+  expect_load_error(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+                        "pre_tokenizer": {"type": "Mystery"}})", "unsupported pre_tokenizer type 'Mystery'");
+  expect_load_error(R"({"model": {"type": "BPE", "vocab": {"a": "zero"}, "merges": []}})", "not a valid token id");
+  expect_load_error(R"({"model": {"type": 7}})", "is not a string");
+  EXPECT_THROW(Tokenizer::from_hf_files("/nonexistent/tokenizer.json"), std::runtime_error);
+}
+
+// A tiny SentencePiece-style BPE (Llama 2 / Mistral tokenizer.json shape): metaspace, byte fallback.
+TEST(HfSentencePieceBpe, MetaspaceAndByteFallback) {
+  std::string vocab = R"("<unk>": 0, "<s>": 1, "</s>": 2)";
+  for (int b = 0; b < 256; ++b) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
+    vocab += std::string(", \"") + buf + "\": " + std::to_string(3 + b);
+  }
+  vocab += R"(, "▁": 259, "h": 260, "i": 261, "▁h": 262, "▁hi": 263)";
+  const std::string json = R"({"added_tokens": [{"id": 0, "content": "<unk>", "special": true},
+      {"id": 1, "content": "<s>", "special": true}, {"id": 2, "content": "</s>", "special": true}],
+    "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "▁"},
+      {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}]},
+    "pre_tokenizer": null,
+    "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+      {"Sequence": {"id": "A", "type_id": 0}}]},
+    "model": {"type": "BPE", "unk_token": "<unk>", "byte_fallback": true, "vocab": {)" + vocab + R"(},
+      "merges": ["▁ h", "▁h i"]}})";
+  const auto tok = Tokenizer::from_hf_files(write_temp("spm_bpe.json", json));
+  EXPECT_TRUE(tok->adds_bos());
+  EXPECT_EQ(tok->encode("hi hi", true), (Ids{1, 263, 263}));
+  EXPECT_EQ(tok->encode("hé", false), (Ids{262, 3 + 0xC3, 3 + 0xA9}));
+  EXPECT_EQ(tok->decode(tok->encode("hi hé", true)), "hi hé");
+}
+
+}  // namespace
+}  // namespace citadel
