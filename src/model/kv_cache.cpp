@@ -9,6 +9,16 @@ namespace citadel {
 KvCache::KvCache(const HParams& hp, int64_t n_blocks) : n_layer_(hp.n_layer), kv_dim_(hp.kv_dim()), n_blocks_(n_blocks) {
   storage_.assign(static_cast<size_t>(2 * n_layer_ * n_blocks_ * kBlockSize * kv_dim_), 0.0f);
   for (int64_t b = n_blocks_ - 1; b >= 0; --b) free_.push_back(static_cast<int32_t>(b));
+  refs_.assign(static_cast<size_t>(n_blocks_), 0);
+}
+
+void KvCache::release_block(int32_t block) {
+  if (--refs_.at(block) == 0) free_.push_back(block);
+}
+
+void KvCache::append_shared_block(int32_t seq, int32_t block) {
+  tables_.at(seq).push_back(block);
+  retain_block(block);
 }
 
 int32_t KvCache::add_sequence() {
@@ -24,7 +34,7 @@ int32_t KvCache::add_sequence() {
 
 void KvCache::free_sequence(int32_t seq) {
   if (seq < 0 || seq >= static_cast<int32_t>(live_.size()) || !live_[seq]) return;
-  for (int32_t b : tables_[seq]) free_.push_back(b);
+  for (int32_t b : tables_[seq]) release_block(b);
   tables_[seq].clear();
   live_[seq] = 0;
 }
@@ -39,6 +49,7 @@ void KvCache::reserve(int32_t seq, int64_t n_positions) {
                       " blocks, " + std::to_string(free_.size()) + " free");
   while (static_cast<int64_t>(table.size()) < need) {
     table.push_back(free_.back());
+    refs_[free_.back()] = 1;
     free_.pop_back();
   }
 }

@@ -26,7 +26,16 @@ class KvCache {
   static int64_t blocks_for(int64_t n_ctx, int64_t n_seq) { return n_seq * ((n_ctx + kBlockSize - 1) / kBlockSize); }
 
   int32_t add_sequence();               // a new, empty sequence id
-  void free_sequence(int32_t seq);      // returns its blocks to the pool
+  void free_sequence(int32_t seq);      // drops its references to its blocks
+
+  // Blocks are reference-counted so that sequences (and a prefix cache) can share full blocks
+  // of identical prompt prefixes. A block returns to the pool when its last reference goes.
+  const std::vector<int32_t>& blocks(int32_t seq) const { return tables_.at(seq); }
+  // Appends `block` (already holding the K/V of the next kBlockSize positions) to an empty or
+  // block-aligned sequence, taking a reference.
+  void append_shared_block(int32_t seq, int32_t block);
+  void retain_block(int32_t block) { ++refs_.at(block); }
+  void release_block(int32_t block);
   // Makes positions [0, n_positions) of seq addressable; throws KvCacheFull when the pool is out.
   void reserve(int32_t seq, int64_t n_positions);
   int64_t capacity(int32_t seq) const;  // positions currently addressable
@@ -45,6 +54,7 @@ class KvCache {
   int64_t n_layer_, kv_dim_, n_blocks_;
   std::vector<float> storage_;  // [kind][layer][block][kBlockSize][kv_dim]
   std::vector<int32_t> free_;
+  std::vector<int32_t> refs_;  // per block
   std::vector<std::vector<int32_t>> tables_;  // per sequence
   std::vector<uint8_t> live_;
 };

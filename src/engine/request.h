@@ -1,0 +1,56 @@
+// What a client asks the engine for, and what streams back.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/sampler.h"
+
+namespace citadel {
+
+class TokenConstraint;
+
+struct GenerationRequest {
+  std::vector<int32_t> prompt;
+  int32_t max_tokens = 256;
+  SamplingParams sampling;
+  std::vector<std::string> stop;
+  bool stop_at_eos = true;
+  int32_t top_logprobs = -1;  // -1: no logprobs; 0..20: the chosen token's logprob plus that many alternatives
+  std::shared_ptr<TokenConstraint> constraint;  // e.g. JSON mode; nullptr = free text
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  std::string id;  // request id, for logs
+};
+
+struct TokenLogprob {
+  int32_t id;
+  std::string piece;
+  float logprob;
+};
+
+// One step of a stream: a generated token and the text it completes (may be empty while a
+// multi-byte character or a possible stop string is held back).
+struct TokenEvent {
+  int32_t token = -1;
+  std::string text;
+  float logprob = 0;
+  std::vector<TokenLogprob> top;  // alternatives, most likely first
+};
+
+enum class FinishReason { Stop, Length, Cancelled, Timeout, Error };
+const char* finish_reason_name(FinishReason r);  // "stop", "length", ...
+
+struct GenerationResult {
+  FinishReason reason = FinishReason::Stop;
+  std::string error;  // set when reason == Error
+  int32_t prompt_tokens = 0;
+  int32_t completion_tokens = 0;
+  int32_t cached_prompt_tokens = 0;  // prompt tokens whose KV came from the prefix cache
+  double queue_seconds = 0;
+  double first_token_seconds = 0;  // from submit to the first token
+  double total_seconds = 0;
+};
+
+}  // namespace citadel
