@@ -126,13 +126,18 @@ std::string quote_literal(const std::string& s) {
   return out;
 }
 
+// The parts of a {"type": "Sequence", key: [...]} section.
+const json& sequence_members(const json& sequence, const char* key) {
+  const json* list = member(sequence, key);
+  if (!list || !list->is_array()) throw FormatProblem(std::string("Sequence without a '") + key + "' array");
+  return *list;
+}
+
 // Turns the pre_tokenizer section into regex passes and the options that go with them.
 void read_pre_tokenizer(const json& pre, BpeOptions& options) {
   const std::string type = string_member(pre, "type");
   if (type == "Sequence") {
-    const json* list = member(pre, "pretokenizers");
-    if (!list || !list->is_array()) throw FormatProblem("pre_tokenizer Sequence without a pretokenizers array");
-    for (const json& p : *list) read_pre_tokenizer(p, options);
+    for (const json& p : sequence_members(pre, "pretokenizers")) read_pre_tokenizer(p, options);
   } else if (type == "Split") {
     const json* pattern = member(pre, "pattern");
     if (!pattern) throw FormatProblem("Split pre-tokenizer without a pattern");
@@ -170,9 +175,7 @@ void read_pre_tokenizer(const json& pre, BpeOptions& options) {
 void read_normalizer(const json& norm, BpeOptions& options) {
   const std::string type = string_member(norm, "type");
   if (type == "Sequence") {
-    const json* list = member(norm, "normalizers");
-    if (!list || !list->is_array()) throw FormatProblem("normalizer Sequence without a normalizers array");
-    for (const json& n : *list) read_normalizer(n, options);
+    for (const json& n : sequence_members(norm, "normalizers")) read_normalizer(n, options);
   } else if (type == "Prepend") {
     if (string_member(norm, "prepend") != metaspace::kSymbol)
       throw FormatProblem("Prepend normalizer other than U+2581 is not supported");

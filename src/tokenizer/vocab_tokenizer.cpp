@@ -10,11 +10,14 @@ VocabTokenizer::VocabTokenizer(Vocab vocab, std::string model_name, std::string 
 std::vector<int32_t> VocabTokenizer::encode(std::string_view text, bool add_bos, bool parse_special) const {
   std::vector<int32_t> out;
   if (add_bos && adds_bos()) out.push_back(vocab_.bos);
+  const bool bos_added = !out.empty();
   bool after_special = true;
-  for (const TextFragment& f : specials_.split(text, parse_special)) {
+  const std::vector<TextFragment> fragments = specials_.split(text, parse_special);
+  for (size_t i = 0; i < fragments.size(); ++i) {
+    const TextFragment& f = fragments[i];
     if (f.token >= 0) {
       // A template that already starts with BOS must not get a second one.
-      if (!(f.token == vocab_.bos && out.size() == 1 && out[0] == vocab_.bos && add_bos)) out.push_back(f.token);
+      if (!(i == 0 && bos_added && f.token == vocab_.bos)) out.push_back(f.token);
       after_special = true;
     } else {
       encode_text(f.text, after_special, out);

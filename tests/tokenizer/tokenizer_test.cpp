@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 
 #include "core/gguf.h"
 #include "test_paths.h"
@@ -19,16 +20,28 @@ using Ids = std::vector<int32_t>;
 
 std::string tok_dir() { return test::shared_dir() + "/tokenizers"; }
 
-std::unique_ptr<Tokenizer> load_json(const std::string& name) {
+// Loaded once per test binary: the real vocabularies take a second each to read.
+const Tokenizer* cached(const std::string& key, std::unique_ptr<Tokenizer> (*load)(const std::string&)) {
+  static std::map<std::string, std::unique_ptr<Tokenizer>> cache;
+  auto& slot = cache[key];
+  if (!slot) slot = load(key);
+  return slot.get();
+}
+
+std::unique_ptr<Tokenizer> read_json_tokenizer(const std::string& name) {
   const std::string dir = tok_dir() + "/" + name;
   return Tokenizer::from_hf_files(dir + "/tokenizer.json", dir + "/tokenizer_config.json");
 }
+const Tokenizer* load_json(const std::string& name) { return cached("json:" + name, [](const std::string& k) {
+  return read_json_tokenizer(k.substr(5)); }); }
 
 #define REQUIRE_JSON(name) REQUIRE_FILE(tok_dir() + "/" name "/tokenizer.json")
 #define REQUIRE_GGUF(name) REQUIRE_FILE(tok_dir() + "/gguf/ggml-vocab-" name ".gguf")
 
-std::unique_ptr<Tokenizer> load_gguf(const std::string& name) {
-  return Tokenizer::from_gguf(*GgufFile::open(tok_dir() + "/gguf/ggml-vocab-" + name + ".gguf"));
+const Tokenizer* load_gguf(const std::string& name) {
+  return cached("gguf:" + name, [](const std::string& k) {
+    return Tokenizer::from_gguf(*GgufFile::open(tok_dir() + "/gguf/ggml-vocab-" + k.substr(5) + ".gguf"));
+  });
 }
 
 // ---- special tokens -------------------------------------------------------------------------
@@ -80,6 +93,8 @@ TEST(BosRules, FromMetadataAndConfig) {
   EXPECT_EQ(spm->encode("Hello", false).front(), 15043);
   // A template that already starts with BOS does not get a second one.
   EXPECT_EQ(spm->encode("<s>Hello", true, true), (Ids{1, 15043}));
+  EXPECT_EQ(spm->encode("<s><s>Hello", true, true), (Ids{1, 1, 15043}));  // only the added one is dropped
+  EXPECT_EQ(spm->encode("<s>Hello", false, true), (Ids{1, 15043}));
 
   const auto falcon = load_gguf("falcon");  // gpt2 + "falcon": no add_bos_token, no BOS by default
   EXPECT_FALSE(falcon->adds_bos());
