@@ -30,10 +30,10 @@ BpeTokenizer::BpeTokenizer(Vocab vocab, BpeOptions options)
   }
 }
 
-void BpeTokenizer::encode_text(std::string_view raw, bool after_special, std::vector<int32_t>& out) const {
+void BpeTokenizer::encode_text(std::string_view raw, bool at_input_start, std::vector<int32_t>& out) const {
   std::string text;
-  if (after_special && (prefix_space_ == PrefixSpace::kAlways ||
-                        (prefix_space_ == PrefixSpace::kIfMissing && (raw.empty() || raw[0] != ' '))))
+  if (prefix_space_ == PrefixSpace::kAlways || (prefix_space_ == PrefixSpace::kFirst && at_input_start) ||
+      (prefix_space_ == PrefixSpace::kIfMissing && (raw.empty() || raw[0] != ' ')))
     text = " ";
   text.append(raw);
   if (spaces_as_metaspace_) text = metaspace::escape(text);

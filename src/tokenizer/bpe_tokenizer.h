@@ -10,8 +10,13 @@
 
 namespace citadel {
 
-// Where a space goes before text that starts the input or follows a special token.
-enum class PrefixSpace { kNever, kIfMissing, kAlways };
+// Whether a space goes before a run of text (runs start the input or follow a special token).
+enum class PrefixSpace {
+  kNever,
+  kIfMissing,  // every run not starting with a space (ByteLevel add_prefix_space)
+  kFirst,      // the run that starts the input only (Metaspace prepend_scheme "first")
+  kAlways,     // every run (SentencePiece, Prepend normalizer)
+};
 
 struct BpeOptions {
   std::vector<std::pair<std::string, std::string>> merges;  // highest priority first
@@ -26,11 +31,14 @@ struct BpeOptions {
 class BpeTokenizer final : public VocabTokenizer {
  public:
   BpeTokenizer(Vocab vocab, BpeOptions options);
-  bool adds_space_prefix() const override { return prefix_space_ == PrefixSpace::kAlways; }
+  bool adds_space_prefix() const override {
+    return prefix_space_ == PrefixSpace::kAlways || prefix_space_ == PrefixSpace::kFirst;
+  }
 
  private:
-  void encode_text(std::string_view text, bool after_special, std::vector<int32_t>& out) const override;
+  void encode_text(std::string_view text, bool at_input_start, std::vector<int32_t>& out) const override;
   std::string normal_piece(const std::string& token_text) const override;
+  bool adds_space_prefix_after_special() const override { return prefix_space_ == PrefixSpace::kAlways; }
   void encode_word(std::string_view word, std::vector<int32_t>& out) const;
   void append_unknown(std::string_view symbol, std::vector<int32_t>& out) const;
 

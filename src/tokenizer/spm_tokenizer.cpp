@@ -10,8 +10,8 @@ namespace citadel {
 SpmTokenizer::SpmTokenizer(Vocab vocab, bool add_space_prefix)
     : VocabTokenizer(std::move(vocab), "llama", "spm"), add_space_prefix_(add_space_prefix) {}
 
-void SpmTokenizer::encode_text(std::string_view raw, bool after_special, std::vector<int32_t>& out) const {
-  std::string text = (add_space_prefix_ && after_special) ? " " : "";
+void SpmTokenizer::encode_text(std::string_view raw, bool /*at_input_start*/, std::vector<int32_t>& out) const {
+  std::string text = add_space_prefix_ ? " " : "";  // llama.cpp: at the start and after every special
   text.append(raw);
   text = metaspace::escape(text);
 

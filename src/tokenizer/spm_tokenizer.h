@@ -12,7 +12,7 @@ class SpmTokenizer final : public VocabTokenizer {
   bool adds_space_prefix() const override { return add_space_prefix_; }
 
  private:
-  void encode_text(std::string_view text, bool after_special, std::vector<int32_t>& out) const override;
+  void encode_text(std::string_view text, bool at_input_start, std::vector<int32_t>& out) const override;
   std::string normal_piece(const std::string& token_text) const override;
   void append_bytes(std::string_view bytes, std::vector<int32_t>& out) const;
 

@@ -54,6 +54,8 @@ class Tokenizer {
  protected:
   // Control and user-defined tokens: text runs start after them (SentencePiece's space rule).
   virtual bool is_special(int32_t id) const { return is_control(id); }
+  // Whether the space of adds_space_prefix() is also put after special tokens, not only at the start.
+  virtual bool adds_space_prefix_after_special() const { return adds_space_prefix(); }
 };
 
 // Turns a stream of token pieces into valid UTF-8 text: holds back an incomplete character

@@ -162,7 +162,9 @@ void read_pre_tokenizer(const json& pre, BpeOptions& options) {
       throw FormatProblem("Metaspace with a replacement other than U+2581 is not supported");
     options.spaces_as_metaspace = true;
     const std::string scheme = string_member(pre, "prepend_scheme", bool_member(pre, "add_prefix_space", true) ? "always" : "never");
-    options.prefix_space = scheme == "never" ? PrefixSpace::kNever : PrefixSpace::kAlways;
+    options.prefix_space = scheme == "never" ? PrefixSpace::kNever
+                           : scheme == "first" ? PrefixSpace::kFirst
+                                               : PrefixSpace::kAlways;
     if (bool_member(pre, "split", true))
       options.pre_tokenizer.add_regex(std::string(metaspace::kSymbol), SplitBehavior::kMergedWithNext);
   } else {
@@ -261,6 +263,8 @@ std::unique_ptr<Tokenizer> build(const json& root, const json* config) {
   if (const json* decoder = member(root, "decoder"); decoder && decoder->dump().find("\"ByteLevel\"") != std::string::npos)
     options.byte_level = true;
 
+  if (!string_member(*model, "continuing_subword_prefix").empty() || !string_member(*model, "end_of_word_suffix").empty())
+    throw FormatProblem("BPE with continuing_subword_prefix / end_of_word_suffix is not supported");
   const std::string unk = string_member(*model, "unk_token");
   if (!unk.empty()) vocab.unk = vocab.find(unk);
   if (bool_member(*model, "byte_fallback", false)) {

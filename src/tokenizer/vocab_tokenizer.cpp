@@ -11,17 +11,14 @@ std::vector<int32_t> VocabTokenizer::encode(std::string_view text, bool add_bos,
   std::vector<int32_t> out;
   if (add_bos && adds_bos()) out.push_back(vocab_.bos);
   const bool bos_added = !out.empty();
-  bool after_special = true;
   const std::vector<TextFragment> fragments = specials_.split(text, parse_special);
   for (size_t i = 0; i < fragments.size(); ++i) {
     const TextFragment& f = fragments[i];
     if (f.token >= 0) {
       // A template that already starts with BOS must not get a second one.
       if (!(i == 0 && bos_added && f.token == vocab_.bos)) out.push_back(f.token);
-      after_special = true;
     } else {
-      encode_text(f.text, after_special, out);
-      after_special = false;
+      encode_text(f.text, i == 0, out);
     }
   }
   if (add_bos && vocab_.add_eos && vocab_.eos >= 0) out.push_back(vocab_.eos);

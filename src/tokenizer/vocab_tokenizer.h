@@ -27,9 +27,9 @@ class VocabTokenizer : public Tokenizer {
   std::string token_text(int32_t id) const final { return vocab_.contains(id) ? vocab_.at(id).text : ""; }
 
  protected:
-  // Appends the ids of one run of plain text. `after_special` is true at the start of the input and
-  // right after a special token (where SentencePiece adds its leading space).
-  virtual void encode_text(std::string_view text, bool after_special, std::vector<int32_t>& out) const = 0;
+  // Appends the ids of one run of plain text. A run starts the input or follows a special token
+  // (SentencePiece puts its leading space there); `at_input_start` tells which.
+  virtual void encode_text(std::string_view text, bool at_input_start, std::vector<int32_t>& out) const = 0;
   // The bytes of a normal token.
   virtual std::string normal_piece(const std::string& token_text) const = 0;
   bool is_special(int32_t id) const override;

@@ -315,5 +315,26 @@ TEST(HfSentencePieceBpe, MetaspaceAndByteFallback) {
   EXPECT_EQ(tok->decode(tok->encode("hi hé", true)), "hi hé");
 }
 
+// Metaspace pre-tokenizer with prepend_scheme "first" (newer Llama / Mistral tokenizer.json): the
+// space goes before the start of the input only, not after special tokens.
+TEST(HfSentencePieceBpe, MetaspacePrependFirst) {
+  const std::string json = R"({"added_tokens": [{"id": 0, "content": "<s>", "special": true}],
+    "pre_tokenizer": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": false},
+    "model": {"type": "BPE", "vocab": {"<s>": 0, "▁": 1, "h": 2, "i": 3, "▁h": 4, "▁hi": 5, "hi": 6},
+      "merges": ["▁ h", "▁h i", "h i"]}})";
+  const auto tok = Tokenizer::from_hf_files(write_temp("metaspace_first.json", json));
+  EXPECT_EQ(tok->encode("hi hi", true), (Ids{0, 5, 5}));
+  EXPECT_EQ(tok->encode("hi<s>hi", false, true), (Ids{5, 0, 6}));
+  EXPECT_EQ(tok->decode(tok->encode("hi<s>hi", false, true), true), "hi<s>hi");
+  EXPECT_EQ(tok->decode(tok->encode("hi hi", true)), "hi hi");
+}
+
+TEST(MalformedTokenizerJson, UnsupportedBpeOptions) {
+  expect_load_error(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [], "end_of_word_suffix": "</w>"}})",
+                    "end_of_word_suffix");
+  expect_load_error(R"({"normalizer": {"type": "Lowercase"}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}})",
+                    "unsupported normalizer type 'Lowercase'");
+}
+
 }  // namespace
 }  // namespace citadel
