@@ -18,7 +18,7 @@ struct Architecture {
   const char* name;  // general.architecture
   // Binds the tensors from `tensors` into `w` (shape-checked), throwing FormatError if one is missing.
   void (*bind)(const TensorMap& tensors, const HParams& hp, Weights& w);
-  void (*forward)(const Model& m, const Batch& batch, KvCache& kv, ThreadPool& pool, float* logits);
+  void (*forward)(const Model& m, const Batch& batch, KvCache& kv, ThreadPool& pool, float* logits, float* hidden);
 };
 
 // nullptr when the architecture is not supported.

@@ -37,7 +37,8 @@ void bind_falcon(const TensorMap& t, const HParams& hp, Weights& w) {
   }
 }
 
-void falcon_forward(const Model& m, const Batch& batch, KvCache& kv, ThreadPool& pool, float* logits) {
+void falcon_forward(const Model& m, const Batch& batch, KvCache& kv, ThreadPool& pool, float* logits,
+                    float* hidden) {
   const HParams& hp = m.hparams();
   const Weights& w = m.weights();
   const int64_t n = batch.size(), d = hp.n_embd;
@@ -57,7 +58,7 @@ void falcon_forward(const Model& m, const Batch& batch, KvCache& kv, ThreadPool&
     add_rows(x.data(), attn.data(), n, d);
     add_rows(x.data(), mlp.data(), n, d);
   }
-  output_logits(hp, w, NormKind::Layer, batch, x.data(), logits, pool);
+  output_logits(hp, w, NormKind::Layer, batch, x.data(), logits, hidden, pool);
 }
 
 }  // namespace

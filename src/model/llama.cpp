@@ -37,7 +37,8 @@ void bind_llama_family(const TensorMap& t, const HParams& hp, Weights& w) {
   }
 }
 
-void llama_forward(const Model& m, const Batch& batch, KvCache& kv, ThreadPool& pool, float* logits) {
+void llama_forward(const Model& m, const Batch& batch, KvCache& kv, ThreadPool& pool, float* logits,
+                    float* hidden) {
   const HParams& hp = m.hparams();
   const Weights& w = m.weights();
   const int64_t n = batch.size(), d = hp.n_embd;
@@ -54,7 +55,7 @@ void llama_forward(const Model& m, const Batch& batch, KvCache& kv, ThreadPool& 
     ffn_swiglu(l, xn.data(), n, branch.data(), pool);
     add_rows(x.data(), branch.data(), n, d);
   }
-  output_logits(hp, w, NormKind::Rms, batch, x.data(), logits, pool);
+  output_logits(hp, w, NormKind::Rms, batch, x.data(), logits, hidden, pool);
 }
 
 const Architecture kLlamaArchitecture = {"llama", bind_llama_family, llama_forward};

@@ -6,6 +6,6 @@ namespace citadel {
 
 // Binds Llama's tensors; optional extras (QKV biases, QK norms, rope_freqs, untied output) when present.
 void bind_llama_family(const TensorMap& t, const HParams& hp, Weights& w);
-void llama_forward(const Model& m, const Batch& batch, KvCache& kv, ThreadPool& pool, float* logits);
+void llama_forward(const Model& m, const Batch& batch, KvCache& kv, ThreadPool& pool, float* logits, float* hidden);
 
 }  // namespace citadel

@@ -17,7 +17,8 @@ struct Architecture;
 
 class Model {
  public:
-  // Loads a GGUF file. Throws FormatError naming the problem (unknown architecture, missing or
+  // Loads a GGUF file, or a Hugging Face folder (config.json + safetensors) run in place with an
+  // in-memory GGUF of its metadata as gguf(). Throws FormatError naming the problem (unknown architecture, missing or
   // misshaped tensor, bad hyper-parameter) or std::runtime_error for I/O.
   static std::unique_ptr<Model> load(const std::string& path);
   ~Model();
@@ -28,12 +29,15 @@ class Model {
   size_t weight_bytes() const;                      // bytes of all tensors in the file
 
   // Runs the batch: appends each token's K/V to `kv` at its position (reserve() first) and
-  // writes batch.n_outputs() rows of n_vocab logits, in batch order, to `logits`.
-  void forward(const Batch& batch, KvCache& kv, ThreadPool& pool, float* logits) const;
+  // writes batch.n_outputs() rows of n_vocab logits, in batch order, to `logits`. `hidden`, when
+  // not null, gets the final-normed hidden state of every batch token (batch.size() x n_embd).
+  void forward(const Batch& batch, KvCache& kv, ThreadPool& pool, float* logits, float* hidden = nullptr) const;
 
  private:
   Model() = default;
   std::unique_ptr<GgufFile> file_;
+  std::shared_ptr<const void> storage_;  // a folder's mappings and converted tensors
+  size_t weight_bytes_ = 0;
   HParams hp_;
   Weights w_;
   const Architecture* arch_ = nullptr;

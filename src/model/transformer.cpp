@@ -116,16 +116,20 @@ void ffn_gelu(const LayerWeights& w, const float* xn, int64_t n, float* out, Thr
 }
 
 void output_logits(const HParams& hp, const Weights& w, NormKind norm, const Batch& batch, const float* x,
-                   float* logits, ThreadPool& pool) {
+                   float* logits, float* hidden, ThreadPool& pool) {
   const int64_t d = hp.n_embd;
+  auto final_norm = [&](int64_t t, float* out) {
+    if (norm == NormKind::Rms) rms_norm(x + t * d, w.output_norm.f32(), out, d, hp.norm_eps);
+    else layer_norm(x + t * d, w.output_norm.f32(), w.output_norm_b.present() ? w.output_norm_b.f32() : nullptr, out, d,
+                    hp.norm_eps);
+  };
+  if (hidden)
+    for (int64_t t = 0; t < batch.size(); ++t) final_norm(t, hidden + t * d);
   std::vector<float> rows;
   for (int64_t t = 0; t < batch.size(); ++t) {
     if (!batch.want_logits[t]) continue;
     rows.resize(rows.size() + d);
-    float* r = rows.data() + rows.size() - d;
-    if (norm == NormKind::Rms) rms_norm(x + t * d, w.output_norm.f32(), r, d, hp.norm_eps);
-    else layer_norm(x + t * d, w.output_norm.f32(), w.output_norm_b.present() ? w.output_norm_b.f32() : nullptr, r, d,
-                    hp.norm_eps);
+    final_norm(t, rows.data() + rows.size() - d);
   }
   if (!rows.empty()) matmul(w.output, rows.data(), static_cast<int64_t>(rows.size() / d), logits, pool);
 }

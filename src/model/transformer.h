@@ -31,8 +31,9 @@ void ffn_swiglu(const LayerWeights& w, const float* xn, int64_t n, float* out, T
 void ffn_gelu(const LayerWeights& w, const float* xn, int64_t n, float* out, ThreadPool& pool);
 
 enum class NormKind { Rms, Layer };
-// Final norm and LM head for the batch rows that want logits.
+// Final norm and LM head for the batch rows that want logits. When `hidden` is not null it gets
+// the final-normed hidden state of every batch row (n x n_embd), for embeddings.
 void output_logits(const HParams& hp, const Weights& w, NormKind norm, const Batch& batch, const float* x,
-                   float* logits, ThreadPool& pool);
+                   float* logits, float* hidden, ThreadPool& pool);
 
 }  // namespace citadel
