@@ -13,6 +13,8 @@ namespace {
 constexpr double kGiB = 1024.0 * 1024 * 1024;
 // Latency of one small all-reduce over NVLink; tensor parallelism needs two per block per step.
 constexpr double kAllReduceSeconds = 10e-6;
+// Host memory of a loaded vocabulary per token (strings, lookup tables), measured on citadel.
+constexpr uint64_t kTokenizerBytesPerToken = 320;
 
 std::string fmt(const char* f, double a, double b = 0, double c = 0) {
   char buf[256];
@@ -34,12 +36,14 @@ struct StepCost {
 
 struct Sizes {
   uint64_t weights = 0, kv = 0, activations = 0, overhead = 0;
+  uint64_t streamed = 0;  // weights read every decode step: all but an untied embedding (one row per token)
+  uint64_t resident = 0;  // weights held in memory: on CPUs the mapped embedding pages in row by row
 };
 
 // Bytes one device holds when the model is split over n of them.
 uint64_t per_device_bytes(const ModelShape& m, const Sizes& s, int n) {
   const int kv_shards = static_cast<int>(std::min<int64_t>(n, m.n_kv_heads));
-  return s.weights / n + s.kv / kv_shards + s.activations + s.overhead;
+  return s.resident / n + s.kv / kv_shards + s.activations + s.overhead;
 }
 
 // One decode step (one token for every user): the weights and every user's KV cache are read once
@@ -47,7 +51,7 @@ uint64_t per_device_bytes(const ModelShape& m, const Sizes& s, int n) {
 StepCost decode_step(const ModelShape& m, const Sizes& s, const DeviceSpec& d, int n, int64_t matmul_params,
                      int64_t context, int64_t users) {
   const int kv_shards = static_cast<int>(std::min<int64_t>(n, m.n_kv_heads));
-  const double bytes = static_cast<double>(s.weights) / n + static_cast<double>(s.kv) / kv_shards;
+  const double bytes = static_cast<double>(s.streamed) / n + static_cast<double>(s.kv) / kv_shards;
   const double t_mem = bytes / (d.bandwidth * d.bandwidth_efficiency);
   const double attn_flops = 4.0 * m.n_layers * context * m.n_heads * m.head_dim;
   const double flops = users * (2.0 * matmul_params + attn_flops);
@@ -92,19 +96,32 @@ Plan plan_capacity(const ModelShape& model, const PlanRequest& req) {
   bool stored = req.quant.empty() && !model.tensors.empty();
   for (const auto& t : model.tensors) stored = stored && t.stored_bytes > 0;
   Sizes s;
+  uint64_t embedding = 0;  // bytes of an untied token embedding
   if (stored) {
-    for (const auto& t : model.tensors) s.weights += t.stored_bytes;
+    for (const auto& t : model.tensors) {
+      s.weights += t.stored_bytes;
+      if (t.role == WeightRole::TokenEmbedding && !model.tied_embeddings) embedding += t.stored_bytes;
+    }
     p.quant = "as stored (" + (model.stored_type.empty() ? std::string("file") : model.stored_type) + ")";
     p.assumptions.push_back("weights: exact tensor bytes of the model file");
   } else {
     const QuantScheme q = parse_quant(req.quant.empty() ? "f16" : req.quant);
     s.weights = quantized_weight_bytes(q, tensors, model.n_layers);
+    for (const auto& t : tensors)
+      if (t.role == WeightRole::TokenEmbedding && !model.tied_embeddings)
+        embedding += type_bytes(tensor_type_for(q, t, model.n_layers), t.n_elements);
     p.quant = q.name;
     p.assumptions.push_back("weights: parameters x bytes per weight of " + q.name +
                             (q.k_mix ? " (llama.cpp mix: output and 1/2 of attn_v/ffn_down in q6_k)" : "") +
                             "; norms and biases stay f32");
   }
   p.weights_bytes = s.weights;
+  s.streamed = s.weights - embedding;
+  s.resident = dev.is_gpu ? s.weights : s.weights - embedding;
+  p.resident_weights_bytes = s.resident;
+  if (!dev.is_gpu && embedding)
+    p.assumptions.push_back(fmt("resident memory: the %.1f MiB token embedding stays memory-mapped and pages in one row per "
+                                "token, so it is counted on disk, not in RAM", static_cast<double>(embedding) / (1 << 20)));
   p.bits_per_weight = p.n_params > 0 ? 8.0 * static_cast<double>(s.weights) / static_cast<double>(p.n_params) : 0;
 
   // KV cache: K and V, every block, every KV head, every position of every user.
@@ -116,10 +133,11 @@ Plan plan_capacity(const ModelShape& model, const PlanRequest& req) {
                           " x " + type_name(req.kv_type) + " x context x users, every context full");
 
   s.activations = activation_bytes(model, p.context, p.users, req.prefill_chunk);
-  s.overhead = dev.runtime_overhead_bytes;
+  // CPU serving holds the tokenizer's tables in the same RAM (measured: about 320 bytes per token).
+  s.overhead = dev.runtime_overhead_bytes + (dev.is_gpu ? 0 : static_cast<uint64_t>(model.vocab) * kTokenizerBytesPerToken);
   p.activation_bytes = s.activations;
   p.overhead_bytes = s.overhead;
-  p.assumptions.push_back(fmt("activations: one step of %.0f tokens in f32 plus logits for every user; runtime overhead %.1f GiB per device",
+  p.assumptions.push_back(fmt("activations: one step of %.0f tokens in f32 plus logits for every user; runtime overhead %.2f GiB per device",
                               static_cast<double>(std::max(p.users, std::min(req.prefill_chunk, p.context))),
                               static_cast<double>(s.overhead) / kGiB));
 
@@ -129,7 +147,7 @@ Plan plan_capacity(const ModelShape& model, const PlanRequest& req) {
                               static_cast<double>(dev.memory_bytes) / kGiB));
   const uint64_t room = p.usable_per_device_bytes > s.activations + s.overhead
                             ? p.usable_per_device_bytes - s.activations - s.overhead : 0;
-  const double need = room ? std::ceil(static_cast<double>(s.weights + s.kv) / static_cast<double>(room)) : 1e9;
+  const double need = room ? std::ceil(static_cast<double>(s.resident + s.kv) / static_cast<double>(room)) : 1e9;
   p.devices_for_memory = static_cast<int>(std::min<double>(need, kMaxPlanDevices + 1));
 
   int64_t matmul_params = 0;
@@ -167,13 +185,13 @@ Plan plan_capacity(const ModelShape& model, const PlanRequest& req) {
   }
   p.devices = n;
   p.memory_per_device_bytes = per_device_bytes(model, s, n);
-  p.total_bytes = s.weights + s.kv + static_cast<uint64_t>(n) * (s.activations + s.overhead);
+  p.total_bytes = s.resident + s.kv + static_cast<uint64_t>(n) * (s.activations + s.overhead);
 
   p.decode_step_seconds = step.seconds;
   p.compute_bound = step.compute_bound;
   p.tokens_per_second_per_user = 1.0 / step.seconds;
   p.tokens_per_second_total = static_cast<double>(p.users) / step.seconds;
-  p.assumptions.push_back(fmt("decode speed is an estimate: each step reads all weights and every user's KV cache once at %.0f%% of "
+  p.assumptions.push_back(fmt("decode speed is an estimate: each step reads the weights (but the embedding) and every user's KV cache once at %.0f%% of "
                               "peak bandwidth (%.0f GB/s), or computes 2 FLOPs per weight per user at %.0f%% of peak",
                               dev.bandwidth_efficiency * 100, dev.bandwidth / 1e9, dev.flops_efficiency * 100) +
                           fmt(" (%.0f TFLOPS), whichever is slower", dev.flops / 1e12) +

@@ -34,11 +34,12 @@ struct Plan {
   int64_t users = 0;
 
   uint64_t weights_bytes = 0;
+  uint64_t resident_weights_bytes = 0;  // in device memory: all on GPUs; on CPUs less the mapped embedding
   uint64_t kv_bytes_per_token = 0;   // 2 x layers x kv_heads x head_dim x element bytes
   uint64_t kv_cache_bytes = 0;       // x context x users
   uint64_t activation_bytes = 0;     // per device: scratch of one step + logits
   uint64_t overhead_bytes = 0;       // per device: runtime (driver context, workspaces, process)
-  uint64_t total_bytes = 0;          // weights + KV + devices x (activations + overhead)
+  uint64_t total_bytes = 0;          // resident weights + KV + devices x (activations + overhead)
   uint64_t disk_bytes = 0;           // the model file
 
   int devices = 0;                   // of the requested kind

@@ -73,6 +73,7 @@ json plan_json(const ModelShape& m, const DeviceSpec& d, const Plan& p) {
   j["device"] = {{"name", d.name}, {"description", d.description}, {"memory_bytes", d.memory_bytes},
                  {"bandwidth_bytes_per_second", d.bandwidth}, {"flops", d.flops}};
   j["weights_bytes"] = p.weights_bytes;
+  j["resident_weights_bytes"] = p.resident_weights_bytes;
   j["kv_cache_bytes"] = p.kv_cache_bytes;
   j["kv_bytes_per_token"] = p.kv_bytes_per_token;
   j["activation_bytes_per_device"] = p.activation_bytes;
@@ -101,7 +102,10 @@ void print_plan(const ModelShape& m, const DeviceSpec& d, const Plan& p) {
   std::printf("  context x users     %lld x %lld\n", static_cast<long long>(p.context), static_cast<long long>(p.users));
   std::printf("  device              %s (%s: %.1f GiB, %.0f GB/s, %.0f TFLOPS)\n\n", d.name.c_str(), d.description.c_str(),
               d.memory_bytes / kGiB, d.bandwidth / 1e9, d.flops / 1e12);
-  std::printf("  weights             %s\n", bytes_str(p.weights_bytes).c_str());
+  std::printf("  weights             %s", bytes_str(p.weights_bytes).c_str());
+  if (p.resident_weights_bytes != p.weights_bytes)
+    std::printf(" (%s resident, the embedding stays mapped)", bytes_str(p.resident_weights_bytes).c_str());
+  std::printf("\n");
   std::printf("  KV cache            %s (%s per token)\n", bytes_str(p.kv_cache_bytes).c_str(), bytes_str(p.kv_bytes_per_token).c_str());
   std::printf("  activations         %s per device\n", bytes_str(p.activation_bytes).c_str());
   std::printf("  runtime overhead    %s per device\n", bytes_str(p.overhead_bytes).c_str());
@@ -159,8 +163,8 @@ int run_plan(int argc, char** argv) {
   auto* preset = app.add_option("--preset,-p", o.preset, "a known model (see --list)");
   model->excludes(preset);
   app.add_option("--quant,-q", o.quant, "weight format: f16, q8_0, q4_k_m, ... (default: as stored, f16 for presets)");
-  app.add_option("--context,-c", o.context, "tokens per user (default: min(4096, trained context))")->check(CLI::PositiveNumber);
-  app.add_option("--users,-u", o.users, "concurrent users decoding together")->check(CLI::PositiveNumber);
+  app.add_option("--context,-c", o.context, "tokens per user (default: min(4096, trained context))")->check(CLI::Range(int64_t{1}, int64_t{10000000}));
+  app.add_option("--users,-u", o.users, "concurrent users decoding together")->check(CLI::Range(int64_t{1}, int64_t{1000000}));
   app.add_option("--gpu,--device", o.gpu, "device kind: " + device_names());
   app.add_option("--kv-type", o.kv_type, "KV cache element type (f16, q8_0, f32)");
   app.add_option("--min-tokens-per-second", o.min_tps, "per-user decode speed counted as real time")->check(CLI::NonNegativeNumber);

@@ -1,5 +1,13 @@
 // `citadel plan` end to end: flags, table and JSON output, the brief's cases, errors.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -125,6 +133,67 @@ TEST(PlanTool, RejectsAFileThatIsNotAModel) {
   std::string out;
   EXPECT_NE(run_failing("--model " + test::source_dir() + "/CMakeLists.txt", &out), 0);
   EXPECT_NE(out.find("error"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace citadel
+
+namespace citadel {
+namespace {
+
+// Peak resident memory (KiB) of `args` run with stdout to /dev/null: VmHWM of the child, polled
+// from /proc (rusage would also count the image of the parent it was forked from).
+int64_t peak_rss_kib(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return -1;
+  int64_t peak = -1;
+  int status = 0;
+  const std::string status_path = "/proc/" + std::to_string(pid) + "/status";
+  for (;;) {
+    std::ifstream in(status_path);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("VmHWM:", 0) == 0) peak = std::max<int64_t>(peak, std::stoll(line.substr(6)));
+    if (waitpid(pid, &status, WNOHANG) == pid) break;
+    usleep(2000);
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? peak : -1;
+}
+
+// The planner's CPU estimate against the resident memory of `citadel generate` with its KV cache
+// filled (the engine keeps K/V in f32): within 15%.
+void expect_rss_close(const std::string& model, int64_t context) {
+  const int64_t rss = peak_rss_kib({test::citadel_binary(), "generate", "-m", model, "-p", "Once upon a time", "-c",
+                                    std::to_string(context), "-n", std::to_string(context), "--ignore-eos",
+                                    "--temperature", "0", "-t", "2"});
+  if (rss <= 0) GTEST_SKIP() << "citadel generate failed on " << model << ": nothing to compare with (see its own tests)";
+  const json j = plan_json("--model " + model + " --gpu cpu --users 1 --kv-type f32 --context " + std::to_string(context));
+  const double estimate = j["total_bytes"].get<double>() / 1024;
+  EXPECT_NEAR(estimate / static_cast<double>(rss), 1.0, 0.15) << model << ": estimate " << estimate << " KiB, measured " << rss << " KiB";
+  std::printf("%s: planned %.0f KiB, measured %lld KiB resident\n", model.c_str(), estimate, static_cast<long long>(rss));
+}
+
+TEST(PlanTool, ResidentMemoryOfGenerateStories260k) {
+  const std::string path = test::models_dir() + "/stories260K/stories260K-f32.gguf";
+  REQUIRE_FILE(path);
+  expect_rss_close(path, 128);
+}
+
+TEST(PlanTool, ResidentMemoryOfGenerateLlama110m) {
+  // A random-weight model of the stories110M shape (speed and memory do not depend on weight values).
+  const std::string path = testing::TempDir() + "plan-llama-110m-q8_0.gguf";
+  int status = -1;
+  test::run_command(test::citadel_binary() + " synth --shape llama-110m --type q8_0 " + path + " -t 2 >/dev/null 2>&1", &status);
+  if (status != 0) GTEST_SKIP() << "citadel synth is not available";
+  expect_rss_close(path, 160);
+  std::remove(path.c_str());
 }
 
 }  // namespace
