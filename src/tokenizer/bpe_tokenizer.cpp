@@ -4,6 +4,7 @@
 
 #include "tokenizer/byte_level.h"
 #include "tokenizer/metaspace.h"
+#include "tokenizer/nfc.h"
 #include "tokenizer/utf8.h"
 
 namespace citadel {
@@ -17,6 +18,7 @@ BpeTokenizer::BpeTokenizer(Vocab vocab, BpeOptions options)
       pre_tokenizer_(std::move(options.pre_tokenizer)),
       byte_level_(options.byte_level),
       spaces_as_metaspace_(options.spaces_as_metaspace),
+      nfc_(options.nfc),
       ignore_merges_(options.ignore_merges),
       prefix_space_(options.prefix_space) {
   merges_.reserve(options.merges.size());
@@ -31,6 +33,8 @@ BpeTokenizer::BpeTokenizer(Vocab vocab, BpeOptions options)
 }
 
 void BpeTokenizer::encode_text(std::string_view raw, bool at_input_start, std::vector<int32_t>& out) const {
+  const std::string normalized = nfc_ ? to_nfc(raw) : std::string();
+  if (nfc_) raw = normalized;
   std::string text;
   if (prefix_space_ == PrefixSpace::kAlways || (prefix_space_ == PrefixSpace::kFirst && at_input_start) ||
       (prefix_space_ == PrefixSpace::kIfMissing && (raw.empty() || raw[0] != ' ')))

@@ -25,6 +25,7 @@ struct BpeOptions {
   bool byte_level = true;            // GPT-2 byte alphabet; false: raw UTF-8
   bool spaces_as_metaspace = false;  // spell ' ' as "▁" before merging (SentencePiece-style)
   bool ignore_merges = false;        // a word that is a whole token is taken as is
+  bool nfc = false;                  // Unicode NFC first (tokenizer.json "NFC" normalizer)
   PrefixSpace prefix_space = PrefixSpace::kNever;
 };
 
@@ -50,6 +51,7 @@ class BpeTokenizer final : public VocabTokenizer {
   PreTokenizer pre_tokenizer_;
   bool byte_level_;
   bool spaces_as_metaspace_;
+  bool nfc_;
   bool ignore_merges_;
   PrefixSpace prefix_space_;
 };

@@ -172,8 +172,8 @@ void read_pre_tokenizer(const json& pre, BpeOptions& options) {
   }
 }
 
-// Normalizers of SentencePiece-style BPE: Prepend("▁") and Replace(" ", "▁"). NFC is accepted as is
-// (text is nearly always NFC already); anything that would change the text otherwise is refused.
+// Normalizers: NFC, and those of SentencePiece-style BPE: Prepend("▁") and Replace(" ", "▁").
+// Anything else that would change the text is refused.
 void read_normalizer(const json& norm, BpeOptions& options) {
   const std::string type = string_member(norm, "type");
   if (type == "Sequence") {
@@ -187,7 +187,9 @@ void read_normalizer(const json& norm, BpeOptions& options) {
     if (!pattern || string_member(*pattern, "String") != " " || string_member(norm, "content") != metaspace::kSymbol)
       throw FormatProblem("only the Replace(' ' -> U+2581) normalizer is supported");
     options.spaces_as_metaspace = true;
-  } else if (type != "NFC") {
+  } else if (type == "NFC") {
+    options.nfc = true;
+  } else {
     throw FormatProblem("unsupported normalizer type '" + type + "'");
   }
 }

@@ -8,6 +8,7 @@
 
 #include "core/gguf.h"
 #include "test_paths.h"
+#include "tokenizer/nfc.h"
 #include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/pre_tokenizer_presets.h"
 #include "tokenizer/tokenizer.h"
@@ -250,6 +251,93 @@ TEST(PreTokenizers, BehaviorsAndBadRegex) {
   EXPECT_EQ(next.split("a-b-c"), (std::vector<std::string_view>{"a", "-b", "-c"}));
   PreTokenizer bad;
   EXPECT_THROW(bad.add_regex("(unclosed"), std::invalid_argument);
+}
+
+// ---- NFC (Qwen's tokenizer.json normalizer) -------------------------------------------------
+
+TEST(Nfc, MatchesUnicodeReference) {
+  // Expected values from Python's unicodedata.normalize("NFC", ...): reordering of marks, Hangul,
+  // singletons (U+212B, U+2126), composition exclusions (U+0958), blocked marks.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"e\u0301", "\u00E9"},
+      {"a\u0323\u0302", "\u1EAD"},
+      {"\u1100\u1161\u11A8", "\uAC01"},
+      {"A\u030A\u0301", "\u01FA"},
+      {"o\u0308\u0304 \u212B \u2126 K", "\u022B \u00C5 \u03A9 K"},
+      {"\u0958 \u1E9B\u0323", "\u0915\u093C \u1E9B\u0323"},
+      {"q\u0307\u0323", "q\u0323\u0307"},
+      {"\uAC00\uAC01\u1100\u1161", "\uAC00\uAC01\uAC00"},
+      {"\u00E9\u0301", "\u00E9\u0301"},
+      {"\u30CF\u0F72U\u093C", "\u30CF\u0F72U\u093C"},
+      {"\u2126\u30CFu\u309Aa\u2126\u0308\u3099\u0302\u0300", "\u03A9\u30CFu\u309Aa\u03A9\u3099\u0308\u0302\u0300"},
+      {"\u2126\u0F72\u3099\u2126\u1100K\u0302K\u0F71\u0915au", "\u03A9\u3099\u0F72\u03A9\u1100K\u0302K\u0F71\u0915au"},
+      {"\u30CFi\u031B", "\u30CFi\u031B"},
+      {"\u0323", "\u0323"},
+      {"\u309A\u0915\u11A8\u1100\u304B\uAC00U\u093C", "\u309A\u0915\u11A8\u1100\u304B\uAC00U\u093C"},
+      {"iU", "iU"},
+      {"\u0301\u0308\u11A8\u031B\u1161\u0F73\u0915\u304B", "\u0301\u0308\u11A8\u031B\u1161\u0F71\u0F72\u0915\u304B"},
+      {"\u0F72\u30CF\u1161\u30CF\u0302\u05B0", "\u0F72\u30CF\u1161\u30CF\u05B0\u0302"},
+      {"e\u0323\u309Ak\u0345\u0F72\u304B\u304BE\u0301\u304B", "\u1EB9\u309Ak\u0F72\u0345\u304B\u304B\u00C9\u304B"},
+      {"\u0327Ou\u2126\u2126", "\u0327Ou\u03A9\u03A9"},
+      {"\u0591u", "\u0591u"},
+      {"Ke\u0327\u11A8\u1161Oi", "K\u0229\u11A8\u1161Oi"},
+      {"i\u0915\u30CF\u05B0\u3099\u0323\u0F73\u0303i\u031B", "i\u0915\u30D0\u05B0\u0F71\u0F72\u0323\u0303i\u031B"},
+      {"u", "u"},
+      {"\u309A\u0F72", "\u309A\u0F72"},
+      {"\u0300", "\u0300"},
+      {"\u0327\u0308Ki\u05B0\u0345\u093C", "\u0327\u0308Ki\u093C\u05B0\u0345"},
+      {"\u0915\u0915\u212B", "\u0915\u0915\u00C5"},
+      {"\u0915\u309A\u3099E\u0F73\u0323\u11A8\u0303\u031B", "\u0915\u309A\u3099\u1EB8\u0F71\u0F72\u11A8\u031B\u0303"},
+      {"\u0308\u0F71\u031B\u3099\u05B0a\u1161", "\u3099\u05B0\u0F71\u031B\u0308a\u1161"},
+      {"\u0345e\u0915\u30CFUo\u05B0\u212B\u0591\u0591", "\u0345e\u0915\u30CFUo\u05B0\u00C5\u0591\u0591"},
+      {"\u0323\u1E9Be\u30CFoe\u093C\u0308\u212B\u031B", "\u0323\u1E9Be\u30CFo\u00EB\u093C\u00C5\u031B"},
+      {"\u309A\u0345 \u093C \u0345\u093C\u309A\u0308\u031B", "\u309A\u0345 \u093C \u093C\u309A\u031B\u0308\u0345"},
+      {"Ee\u304BU\u031B\u0F73\u0302", "Ee\u304B\u01AF\u0F71\u0F72\u0302"},
+      {"\u0323\u0303\u0345 \u11A8EE\u309A\u0345\u05B0\u0302", "\u0323\u0303\u0345 \u11A8E\u00CA\u309A\u05B0\u0345"},
+      {"kA\u05B0\u0301\u304B\uAC00\u0323\u0302", "k\u00C1\u05B0\u304B\uAC00\u0323\u0302"},
+      {"i\u0F71", "i\u0F71"},
+      {"\u0345\u304B \u0323", "\u0345\u304B \u0323"},
+      {"A\u0591\u30CFU\u1161\u0327", "A\u0591\u30CFU\u1161\u0327"},
+      {"\u0323\u212B\u0591\u1161\u0327\u1161\u304B\u1161i", "\u0323\u00C5\u0591\u1161\u0327\u1161\u304B\u1161i"},
+      {"K\u0300a\u2126\u0F73\u11A8\u3099", "K\u0300a\u03A9\u0F71\u0F72\u11A8\u3099"},
+      {"\u0302i\u212B\u0F71\u0327\u0F72\u05B0\u0302u\u30CF\u0327O", "\u0302i\u00C5\u05B0\u0F71\u0F72\u0327\u0302u\u30CF\u0327O"},
+      {"ii\u0F73\u0300", "i\u00EC\u0F71\u0F72"},
+      {"\u304Boa\u2126Ok\u0F73", "\u304Boa\u03A9Ok\u0F71\u0F72"},
+      {"\u0303e\u0F71\u0F72\u1161", "\u0303e\u0F71\u0F72\u1161"},
+      {"O", "O"},
+      {"U\u0308\u0F72\u2126o\u0591", "\u00DC\u0F72\u03A9o\u0591"},
+      {"\u0300O\u0F72O", "\u0300O\u0F72O"},
+      {"\u0303\u0323U", "\u0323\u0303U"},
+      {"\u1E9B", "\u1E9B"},
+      {"\u304B\u1100o\u0323\u0303\u0323\u0F71\u0F71\u11A8o\u2126", "\u304B\u1100\u1ECD\u0F71\u0F71\u0323\u0303\u11A8o\u03A9"},
+      {"aoUiOo", "aoUiOo"},
+      {"\u2126i", "\u03A9i"},
+      {"A\u0F73\u0F73\u1E9B\u0345k\u0345u\u0591\u0915\u0915\u30CF", "A\u0F71\u0F71\u0F72\u0F72\u1E9B\u0345k\u0345u\u0591\u0915\u0915\u30CF"},
+      {"\u093C\u0308\u0300\u05B0\u11A8", "\u093C\u05B0\u0308\u0300\u11A8"},
+      {"U\u3099", "U\u3099"},
+      {"\u0915", "\u0915"},
+      {"\u304B ", "\u304B "},
+      {"\u093C", "\u093C"},
+      {"\u309A\u0F72\u0915i\u11A8o\u093C\u1E9B", "\u309A\u0F72\u0915i\u11A8o\u093C\u1E9B"},
+      {"\u0345\u1161\u1161\u212Be\u0303\u0301\u0F72\u0323\u30CFu\u11A8", "\u0345\u1161\u1161\u00C5\u1EB9\u0F72\u0303\u0301\u30CFu\u11A8"},
+      {"\u11A8Ue\u0345", "\u11A8Ue\u0345"},
+      {"\u3099\u0308O\u212BO\u0F71", "\u3099\u0308O\u00C5O\u0F71"},
+      {"E\u0345\u304B\u0F72E\u30CFa", "E\u0345\u304B\u0F72E\u30CFa"},
+      {"K\u0303\u0915i\u0F71A\u304BE", "K\u0303\u0915i\u0F71A\u304BE"},
+      {"\u0915 e\u05B0OeO\u2126\u0327\u30CF\u031B", "\u0915 e\u05B0OeO\u03A9\u0327\u30CF\u031B"},
+      {"i\u304B", "i\u304B"},
+      {"\u0F71\u0303E\u3099E\u3099o\u3099\u0345", "\u0F71\u0303E\u3099E\u3099o\u3099\u0345"},
+      {" u\u0303 \u0303\u212B\u1100\u0308\u093C\u309A", " \u0169 \u0303\u00C5\u1100\u093C\u309A\u0308"},
+  };
+  for (const auto& [in, expected] : cases) EXPECT_EQ(to_nfc(in), expected) << in;
+  EXPECT_EQ(to_nfc("plain ascii"), "plain ascii");
+  EXPECT_EQ(to_nfc("e\xCC\x81\xFF\xC3"), "\xC3\xA9\xFF\xC3");  // invalid bytes pass through
+}
+
+TEST(Nfc, QwenNormalizesDecomposedText) {
+  REQUIRE_JSON("qwen3");
+  const auto tok = load_json("qwen3");
+  EXPECT_EQ(tok->encode("caf\u00E9", false), tok->encode("cafe\u0301", false));
 }
 
 // ---- malformed tokenizer.json ---------------------------------------------------------------
