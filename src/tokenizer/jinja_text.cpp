@@ -8,38 +8,25 @@
 #include <cwctype>
 #include <locale.h>
 
+#include "tokenizer/utf8.h"
+
 namespace citadel::jinja::text {
 
 char32_t decode(std::string_view s, size_t i, size_t* len) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  if (b0 < 0x80) { *len = 1; return b0; }
-  int n = b0 >= 0xF0 && b0 < 0xF5 ? 4 : b0 >= 0xE0 ? (b0 < 0xF0 ? 3 : 0) : b0 >= 0xC2 ? 2 : 0;
-  if (n == 0 || i + n > s.size()) { *len = 1; return 0xFFFD; }
-  char32_t cp = b0 & (0x7F >> n);
-  for (int k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) { *len = 1; return 0xFFFD; }
-    cp = (cp << 6) | (b & 0x3F);
+  const size_t n = utf8::valid_length_at(s, i);
+  if (n == 0) {
+    *len = 1;
+    return 0xFFFD;
   }
   *len = n;
-  return cp;
+  return utf8::decode_at(s, i);
 }
 
 void append_utf8(std::string& out, char32_t cp) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
   } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
+    out += utf8::encode(cp);
   }
 }
 
