@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <thread>
 #include <fstream>
 #include <map>
 
 #include "core/gguf.h"
+#include "core/gguf_writer.h"
 #include "test_paths.h"
 #include "tokenizer/nfc.h"
 #include "tokenizer/pre_tokenizer.h"
@@ -338,6 +340,94 @@ TEST(Nfc, QwenNormalizesDecomposedText) {
   REQUIRE_JSON("qwen3");
   const auto tok = load_json("qwen3");
   EXPECT_EQ(tok->encode("caf\u00E9", false), tok->encode("cafe\u0301", false));
+}
+
+// ---- malformed GGUF vocabularies ------------------------------------------------------------
+
+void expect_gguf_error(const GgufWriter& w, const std::string& message_part) {
+  const auto bytes = w.to_bytes();
+  try {
+    Tokenizer::from_gguf(*GgufFile::parse(bytes.data(), bytes.size(), "vocab.gguf"));
+    ADD_FAILURE() << "no error, expected: " << message_part;
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(message_part), std::string::npos) << e.what();
+  }
+}
+
+TEST(MalformedGgufVocab, ClearErrors) {
+  GgufWriter none;
+  none.set_string("general.architecture", "llama");
+  expect_gguf_error(none, "tokenizer.ggml.model");
+
+  GgufWriter bert;
+  bert.set_string("tokenizer.ggml.model", "bert");
+  bert.set_strings("tokenizer.ggml.tokens", {"a", "b"});
+  expect_gguf_error(bert, "unsupported tokenizer model 'bert'");
+
+  GgufWriter no_tokens;
+  no_tokens.set_string("tokenizer.ggml.model", "llama");
+  expect_gguf_error(no_tokens, "tokenizer.ggml.tokens");
+
+  GgufWriter wrong_type;
+  wrong_type.set_string("tokenizer.ggml.model", "llama");
+  wrong_type.set_i32s("tokenizer.ggml.tokens", {1, 2, 3});
+  EXPECT_THROW(Tokenizer::from_gguf(*GgufFile::parse(wrong_type.to_bytes().data(), wrong_type.to_bytes().size())),
+               std::runtime_error);
+
+  GgufWriter short_scores;
+  short_scores.set_string("tokenizer.ggml.model", "llama");
+  short_scores.set_strings("tokenizer.ggml.tokens", {"a", "b", "c"});
+  short_scores.set_f32s("tokenizer.ggml.scores", {0.0f});
+  expect_gguf_error(short_scores, "fewer entries");
+
+  GgufWriter no_merges;
+  no_merges.set_string("tokenizer.ggml.model", "gpt2");
+  no_merges.set_string("tokenizer.ggml.pre", "qwen2");
+  no_merges.set_strings("tokenizer.ggml.tokens", {"a", "b"});
+  expect_gguf_error(no_merges, "tokenizer.ggml.merges");
+
+  GgufWriter unknown_pre;
+  unknown_pre.set_string("tokenizer.ggml.model", "gpt2");
+  unknown_pre.set_string("tokenizer.ggml.pre", "martian");
+  unknown_pre.set_strings("tokenizer.ggml.tokens", {"a", "b"});
+  unknown_pre.set_strings("tokenizer.ggml.merges", {"a b"});
+  expect_gguf_error(unknown_pre, "unknown pre-tokenizer 'martian'");
+}
+
+// A small byte-level vocabulary written the way convert_hf_to_gguf does, out-of-range special ids.
+TEST(GgufVocab, TinyBytelevelBpe) {
+  GgufWriter w;
+  w.set_string("tokenizer.ggml.model", "gpt2");
+  w.set_string("tokenizer.ggml.pre", "smollm");
+  w.set_strings("tokenizer.ggml.tokens", {"<|endoftext|>", "h", "i", "\xC4\xA0", "hi", "\xC4\xA0h", "\xC4\xA0hi", "1", "2"});
+  w.set_i32s("tokenizer.ggml.token_type", {3, 1, 1, 1, 1, 1, 1, 1, 1});
+  w.set_strings("tokenizer.ggml.merges", {"\xC4\xA0 h", "h i", "\xC4\xA0h i"});  // "Ġ h" ranks first
+  w.set_u32("tokenizer.ggml.bos_token_id", 0);
+  w.set_u32("tokenizer.ggml.eos_token_id", 0);
+  w.set_u32("tokenizer.ggml.padding_token_id", 4294967295u);
+  const auto bytes = w.to_bytes();
+  const auto tok = Tokenizer::from_gguf(*GgufFile::parse(bytes.data(), bytes.size()));
+  EXPECT_EQ(tok->model_name(), "gpt2");
+  EXPECT_FALSE(tok->adds_bos());
+  EXPECT_EQ(tok->encode("hi hi12", true), (Ids{4, 6, 7, 8}));  // smollm: digits one by one
+  EXPECT_EQ(tok->encode("hi<|endoftext|>", false, true), (Ids{4, 0}));
+  EXPECT_TRUE(tok->is_end_of_generation(0));
+  EXPECT_EQ(tok->decode({4, 6, 0}, true), "hi hi<|endoftext|>");
+}
+
+TEST(Threads, ConcurrentEncodeGivesTheSameIds) {
+  REQUIRE_JSON("llama3");
+  const auto tok = load_json("llama3");
+  const std::string text = "Hello, y'all! How are you 😁 ?我想在apple工作1314151天～ 3333333 \n\n  x";
+  const Ids expected = tok->encode(text, true);
+  std::vector<std::thread> threads;
+  std::vector<int> ok(8, 0);
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) ok[t] += tok->encode(text, true) == expected;
+    });
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 8; ++t) EXPECT_EQ(ok[t], 50);
 }
 
 // ---- malformed tokenizer.json ---------------------------------------------------------------
