@@ -25,7 +25,7 @@ BpeTokenizer::BpeTokenizer(Vocab vocab, BpeOptions options)
   int32_t rank = 0;
   for (const auto& [left, right] : options.merges) {
     const int32_t l = this->vocab().find(left), r = this->vocab().find(right);
-    const int32_t result = this->vocab().find(left + right);
+    const int32_t result = this->vocab().find_text_token(left + right);  // never a control token
     // A merge whose parts or result are not tokens can never apply; the first listing wins.
     if (l >= 0 && r >= 0 && result >= 0) merges_.try_emplace(pair_key(l, r), Merge{rank, result});
     ++rank;
@@ -68,7 +68,7 @@ void BpeTokenizer::encode_word(std::string_view word, std::vector<int32_t>& out)
   for (size_t pos = 0; pos < word.size();) {
     const size_t n = std::max<size_t>(1, utf8::valid_length_at(word, pos));
     const int index = static_cast<int>(symbols.size());
-    symbols.push_back({pos, n, vocab().find(word.substr(pos, n)), index - 1, -1});
+    symbols.push_back({pos, n, vocab().find_text_token(word.substr(pos, n)), index - 1, -1});
     if (index > 0) symbols[index - 1].next = index;
     pos += n;
   }
@@ -121,7 +121,7 @@ void BpeTokenizer::append_unknown(std::string_view symbol, std::vector<int32_t>&
     // dropped, as llama.cpp and Hugging Face do.
     for (size_t pos = 0; pos < symbol.size();) {
       const size_t n = std::max<size_t>(1, utf8::valid_length_at(symbol, pos));
-      const int32_t id = vocab().find(symbol.substr(pos, n));
+      const int32_t id = vocab().find_text_token(symbol.substr(pos, n));
       if (id >= 0) out.push_back(id);
       pos += n;
     }
