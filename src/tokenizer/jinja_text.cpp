@@ -98,10 +98,56 @@ static char32_t map_case(char32_t cp, bool upper) {
   return static_cast<char32_t>(upper ? towupper_l(static_cast<wint_t>(cp), loc) : towlower_l(static_cast<wint_t>(cp), loc));
 }
 
+// JS applies SpecialCasing.txt's unconditional one-to-many mappings (and Final_Sigma) on top of
+// the simple ones; these are the ones that occur in practice.
+static const char* special_upper(char32_t cp) {
+  switch (cp) {
+    case 0x00DF: return "SS";
+    case 0x0149: return "\u02BCN";
+    case 0xFB00: return "FF";
+    case 0xFB01: return "FI";
+    case 0xFB02: return "FL";
+    case 0xFB03: return "FFI";
+    case 0xFB04: return "FFL";
+    case 0xFB05:
+    case 0xFB06: return "ST";
+    case 0x0587: return "\u0535\u0552";
+    default: return nullptr;
+  }
+}
+
+static bool is_cased_letter(char32_t cp) {
+  locale_t loc = utf8_locale();
+  return cp < 0x80 ? ((cp | 32) >= 'a' && (cp | 32) <= 'z') : loc && iswalpha_l(static_cast<wint_t>(cp), loc);
+}
+
 static std::string map_all(std::string_view s, bool upper) {
   std::string out;
   out.reserve(s.size());
-  for (size_t i = 0, len = 0; i < s.size(); i += len) append_utf8(out, map_case(decode(s, i, &len), upper));
+  for (size_t i = 0, len = 0; i < s.size(); i += len) {
+    const char32_t cp = decode(s, i, &len);
+    if (upper) {
+      if (const char* special = special_upper(cp)) {
+        out += special;
+        continue;
+      }
+    } else if (cp == 0x0130) {  // İ -> i + combining dot above
+      out += "i\u0307";
+      continue;
+    } else if (cp == 0x03A3) {  // Σ -> ς at the end of a word, σ elsewhere
+      size_t prev_len = 0, next_len = 0;
+      bool after_letter = false;
+      if (i > 0) {
+        size_t k = i - 1;
+        while (k > 0 && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80) --k;
+        after_letter = is_cased_letter(decode(s, k, &prev_len));
+      }
+      const bool before_letter = i + len < s.size() && is_cased_letter(decode(s, i + len, &next_len));
+      out += after_letter && !before_letter ? "\u03C2" : "\u03C3";
+      continue;
+    }
+    append_utf8(out, map_case(cp, upper));
+  }
   return out;
 }
 
@@ -122,8 +168,8 @@ std::string capitalize(std::string_view s) {
   if (s.empty()) return {};
   size_t len = 0;
   const char32_t first = decode(s, 0, &len);
-  std::string out;
-  append_utf8(out, map_case(first, true));
+  // charAt(0) is one UTF-16 unit: an astral first character is left as it is.
+  std::string out = first > 0xFFFF ? std::string(s.substr(0, len)) : to_upper(s.substr(0, len));
   out += s.substr(len);
   return out;
 }

@@ -2,7 +2,8 @@
 // tokenizer_config.json of llama3 and qwen3) with the reference renderer @huggingface/jinja on a
 // set of conversations, renders the same with `citadel chat-template`, and compares byte for byte.
 // A render that fails on one side must fail on the other too. Also compares a set of small
-// templates that exercise the language (filters, loops, macros, slicing, tojson...).
+// templates that exercise the language (filters, loops, macros, slicing, tojson...), and random
+// expressions and whitespace-control templates from a fixed seed.
 //   node chat_template_reference.mjs CITADEL_BINARY SHARED_DIR
 import { Template } from "@huggingface/jinja";
 import { execFileSync } from "node:child_process";
@@ -305,10 +306,81 @@ for (const [name, source] of Object.entries(features)) {
   compare(`feature ${name}`, ref, ours(file, featureConv, "<s>", "</s>"));
 }
 
+// ---- random templates (fixed seed): expressions over every operator / filter / method / test,
+// and whitespace control (-, trim_blocks, lstrip_blocks) around nested blocks ----------------
+let seed = 20240726;
+const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed / 2147483648);
+const pick = (a) => a[Math.floor(rnd() * a.length)];
+const lits = ["0", "1", "-3", "2.5", "1.0", "-0.5", "'abc'", "''", "' a b '", "'ÄöÜ ß'", "'x,y,,z'", "'😀x'",
+  "'\\n\\tq\\n'", "none", "true", "false", "undef", "[]", "[1, 2, 3]", "['b', 'a', 'c']", "[1, 'a', none]", "{}",
+  "{'a': 1, 'b': [2]}", "{'k': 'v', '1': 2}", "(1, 2)", "messages", "messages[0]", "obj", "obj.n", "obj.f", "range(3)"];
+const filters = ["trim", "length", "upper", "lower", "title", "capitalize", "first", "last", "join", "join(',')",
+  "tojson", "tojson(indent=2)", "string", "int", "float", "list", "sort", "reverse", "unique", "items",
+  "default('d')", "default('d', true)", "indent", "indent(2, true)", "abs", "safe", "replace('a', 'X')",
+  "dictsort", "map(attribute='role')", "selectattr('role', 'equalto', 'user')", "rejectattr('role')",
+  "tojson(sort_keys=true)", "tojson(separators=(',', ':'))", "int(5)", "keys", "values"];
+const methods = [".strip()", ".lstrip()", ".upper()", ".title()", ".split()", ".split(',')", ".split(',', 1)",
+  ".startswith('a')", ".endswith(('c', 'z'))", ".replace('b', '')", ".get('a')", ".get('z', 0)", ".items()",
+  ".keys()", "[1:]", "[::-1]", "[-1]", "[0]", "[1:3]", "[::2]", ".length", ".role", "['content']"];
+const testNames = ["defined", "undefined", "none", "string", "mapping", "iterable", "number", "integer", "sequence",
+  "boolean", "odd", "true", "lower", "upper", "callable"];
+const binops = ["+", "-", "*", "/", "//", "%", "**", "~", "==", "!=", "<", ">=", "in", "not in", "and", "or"];
+function randomExpression(d) {
+  const r = rnd();
+  if (d <= 0 || r < 0.25) return pick(lits);
+  if (r < 0.45) return `${randomExpression(d - 1)} | ${pick(filters)}`;
+  if (r < 0.6) return `(${randomExpression(d - 1)})${pick(methods)}`;
+  if (r < 0.7) return `${randomExpression(d - 1)} is ${rnd() < 0.3 ? "not " : ""}${pick(testNames)}`;
+  if (r < 0.9) return `(${randomExpression(d - 1)}) ${pick(binops)} (${randomExpression(d - 1)})`;
+  if (r < 0.95) return `not ${randomExpression(d - 1)}`;
+  return `${randomExpression(d - 1)} if ${randomExpression(d - 1)} else ${randomExpression(d - 1)}`;
+}
+const spaces = ["", " ", "  ", "\n", "\n\n", "\t", " \n ", "\r\n", "\u00a0", "x", "y\n", "  z  "];
+const dash = () => (rnd() < 0.4 ? "-" : "");
+const tag = (body) => `{%${dash()} ${body} ${dash()}%}`;
+function randomText() {
+  let s = "";
+  for (let n = Math.floor(rnd() * 3); n > 0; --n) s += pick(spaces);
+  return s;
+}
+function randomBlock(d) {
+  let s = "";
+  for (let n = 1 + Math.floor(rnd() * 4); n > 0; --n) {
+    s += randomText();
+    const r = rnd();
+    if (r < 0.25) s += `{{${dash()} ${pick(["'v'", "' w '", "loop.index if loop is defined else 0", "ns.c", "m.role", "none", "1.5"])} ${dash()}}}`;
+    else if (r < 0.35) s += `{#${dash()} c ${dash()}#}`;
+    else if (r < 0.5 && d > 0) s += tag(`if ${pick(["true", "false", "m is defined", "ns.c > 1"])}`) + randomBlock(d - 1) + tag(pick(["else", "elif true"])) + randomBlock(d - 1) + tag("endif");
+    else if (r < 0.65 && d > 0) s += tag(`for m in messages${rnd() < 0.3 ? " if m.role == 'user'" : ""}`) + randomBlock(d - 1) + tag("endfor");
+    else if (r < 0.75) s += tag("set ns.c = ns.c + 1");
+    else if (r < 0.8 && d > 0) s += tag(`macro mm${d}(a, b=2)`) + randomBlock(d - 1) + tag("endmacro") + `{{ mm${d}(1) }}`;
+    else if (r < 0.85) s += tag("generation") + randomText() + tag("endgeneration");
+    else if (r < 0.9 && d > 0) s += tag("set blk") + randomBlock(d - 1) + tag("endset") + "[{{ blk }}]";
+    s += randomText();
+  }
+  return s;
+}
+const randomConv = {
+  name: "random",
+  messages: [{ role: "system", content: " S " }, { role: "user", content: "U" }],
+  vars: { obj: { n: 3, f: 2.5, s: "str", l: [1, 2] } },
+};
+const randomCount = { expressions: 300, whitespace: 200 };
+for (let i = 0; i < randomCount.expressions + randomCount.whitespace; ++i) {
+  const source = i < randomCount.expressions
+    ? `{{ ${randomExpression(3)} }}`
+    : "{% set ns = namespace(c=0) %}" + randomBlock(3) + pick(["", "\n", "\n\n", " "]);
+  const file = path.join(work, `random${i}.jinja`);
+  fs.writeFileSync(file, source);
+  const ref = reference(source, { messages: randomConv.messages, add_generation_prompt: true, tools: null, bos_token: "<s>", eos_token: "</s>", ...randomConv.vars });
+  compare(`random ${JSON.stringify(source)}`, ref, ours(file, randomConv, "<s>", "</s>"));
+}
+
 fs.rmSync(work, { recursive: true, force: true });
 const total = results.match + results.mismatch.length;
 console.log(`chat templates: ${templates.length} templates × ${conversations.length} conversations = ${templateRenders} renders; ` +
-  `language features: ${Object.keys(features).length} templates`);
+  `language features: ${Object.keys(features).length} templates; random: ${randomCount.expressions} expressions, ` +
+  `${randomCount.whitespace} whitespace-control templates`);
 console.log(`${results.match}/${total} identical to @huggingface/jinja (${results.bothFailed} fail on both sides)`);
 for (const m of results.mismatch) console.log("MISMATCH " + m);
 process.exit(results.mismatch.length ? 1 : 0);
