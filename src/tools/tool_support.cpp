@@ -9,6 +9,7 @@
 #include <sstream>
 #include <sys/stat.h>
 
+#include "core/gguf.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -28,6 +29,24 @@ std::string executable_dir() {
   return p.substr(0, p.find_last_of('/'));
 }
 
+bool is_directory(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// A Hugging Face folder's tokenizer.json (+ tokenizer_config.json) as the HF libraries read it;
+// otherwise the tokenizer.ggml.* metadata (of the GGUF, or built from a folder's tokenizer.model).
+std::unique_ptr<Tokenizer> load_tokenizer_for(const std::string& path, const Model& model) {
+  if (is_directory(path)) {
+    if (exists(path + "/tokenizer.json"))
+      return Tokenizer::from_hf_files(path + "/tokenizer.json",
+                                      exists(path + "/tokenizer_config.json") ? path + "/tokenizer_config.json" : "");
+    if (!model.gguf().has("tokenizer.ggml.model"))
+      throw std::runtime_error(path + ": no tokenizer.json or tokenizer.model");
+  }
+  return Tokenizer::from_gguf(model.gguf());
+}
+
 }  // namespace
 
 std::string default_model_path() {
@@ -43,7 +62,7 @@ LoadedModel load_model_and_tokenizer(const std::string& path) {
   const auto start = std::chrono::steady_clock::now();
   LoadedModel lm;
   lm.model = Model::load(path.empty() ? default_model_path() : path);
-  lm.tokenizer = Tokenizer::from_gguf(lm.model->gguf());
+  lm.tokenizer = load_tokenizer_for(path.empty() ? default_model_path() : path, *lm.model);
   lm.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return lm;
 }
