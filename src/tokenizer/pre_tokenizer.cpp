@@ -15,27 +15,29 @@ struct PreTokenizer::Pass {
   bool invert = false;
   ~Pass() { pcre2_code_free(code); }
 
+  // Scratch space of pcre2_match, one per pass and split() call (so encode stays thread-safe).
+  struct MatchData {
+    pcre2_match_data* md;
+    explicit MatchData(const pcre2_code* code) : md(pcre2_match_data_create_from_pattern(code, nullptr)) {
+      if (!md) throw std::bad_alloc();
+    }
+    ~MatchData() { pcre2_match_data_free(md); }
+    MatchData(const MatchData&) = delete;
+    MatchData& operator=(const MatchData&) = delete;
+  };
+
   struct Span {
     size_t begin, end;
     bool matched;
   };
   // Matched and unmatched spans of `text`, in order, covering it.
-  std::vector<Span> spans(std::string_view text) const;
-  void apply(std::string_view text, std::vector<std::string_view>& out) const;
-};
-
-namespace {
-
-struct MatchData {
-  pcre2_match_data* md;
-  explicit MatchData(const pcre2_code* code) : md(pcre2_match_data_create_from_pattern(code, nullptr)) {
-    if (!md) throw std::bad_alloc();
-  }
-  ~MatchData() { pcre2_match_data_free(md); }
+  std::vector<Span> spans(std::string_view text, MatchData& m) const;
+  void apply(std::string_view text, MatchData& m, std::vector<std::string_view>& out) const;
+  int match_once(std::string_view text, size_t start, uint32_t options, MatchData& m) const;
 };
 
 // One match at or after `start`; falls back to the interpreter when the JIT stack is too small.
-int match_once(const pcre2_code* code, std::string_view text, size_t start, uint32_t options, MatchData& m) {
+int PreTokenizer::Pass::match_once(std::string_view text, size_t start, uint32_t options, MatchData& m) const {
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   options |= PCRE2_NO_UTF_CHECK;  // split() only passes valid UTF-8 here
   int rc = pcre2_match(code, subject, text.size(), start, options, m.md, nullptr);
@@ -48,16 +50,13 @@ int match_once(const pcre2_code* code, std::string_view text, size_t start, uint
   return rc;
 }
 
-}  // namespace
-
-std::vector<PreTokenizer::Pass::Span> PreTokenizer::Pass::spans(std::string_view text) const {
+std::vector<PreTokenizer::Pass::Span> PreTokenizer::Pass::spans(std::string_view text, MatchData& m) const {
   std::vector<Span> out;
-  MatchData m(code);
   size_t pos = 0;       // where the next search starts
   size_t covered = 0;   // end of the text already assigned to spans
   uint32_t options = 0;
   while (pos <= text.size()) {
-    const int rc = match_once(code, text, pos, options, m);
+    const int rc = match_once(text, pos, options, m);
     if (rc == PCRE2_ERROR_NOMATCH) {
       if (options == 0) break;
       // An empty match was found at pos and no longer one there: step one character on.
@@ -78,9 +77,9 @@ std::vector<PreTokenizer::Pass::Span> PreTokenizer::Pass::spans(std::string_view
   return out;
 }
 
-void PreTokenizer::Pass::apply(std::string_view text, std::vector<std::string_view>& out) const {
+void PreTokenizer::Pass::apply(std::string_view text, MatchData& m, std::vector<std::string_view>& out) const {
   auto piece = [&](size_t b, size_t e) { return text.substr(b, e - b); };
-  std::vector<Span> list = spans(text);
+  std::vector<Span> list = spans(text, m);
   if (invert)
     for (auto& s : list) s.matched = !s.matched;
 
@@ -149,6 +148,7 @@ std::vector<std::string_view> PreTokenizer::split(std::string_view text) const {
     is_text.push_back(valid);
   }
   for (const auto& pass : passes_) {
+    Pass::MatchData m(pass->code);
     std::vector<std::string_view> next;
     std::vector<bool> next_is_text;
     for (size_t i = 0; i < words.size(); ++i) {
@@ -157,7 +157,7 @@ std::vector<std::string_view> PreTokenizer::split(std::string_view text) const {
         next_is_text.push_back(false);
         continue;
       }
-      pass->apply(words[i], next);
+      pass->apply(words[i], m, next);
       next_is_text.resize(next.size(), true);
     }
     words = std::move(next);

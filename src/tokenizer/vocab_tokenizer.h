@@ -11,6 +11,8 @@ namespace citadel {
 class VocabTokenizer : public Tokenizer {
  public:
   VocabTokenizer(Vocab vocab, std::string model_name, std::string pre_name);
+  VocabTokenizer(const VocabTokenizer&) = delete;  // specials_ points into vocab_
+  VocabTokenizer& operator=(const VocabTokenizer&) = delete;
 
   std::vector<int32_t> encode(std::string_view text, bool add_bos, bool parse_special = false) const final;
   std::string token_to_piece(int32_t id) const final;
