@@ -313,6 +313,7 @@ class Interpreter {
         return Value::array(std::move(items));
       }
     } else if (r.is_array() && membership) {
+      budget_.step(r.items().size() / 16);
       bool found = false;
       for (const Value& x : r.items()) {
         if (strict_equals(x, l)) {
@@ -402,6 +403,7 @@ class Interpreter {
     if (!iterable.is_array()) fail(std::string("cannot loop over a ") + kind_name(iterable.kind()));
     std::vector<Value> items;
     for (const Value& current : iterable.items()) {
+      budget_.step();
       if (test) {
         auto loop_scope = std::make_shared<Scope>(scope);
         bind(*n.a, current, *loop_scope);
@@ -415,6 +417,7 @@ class Interpreter {
     bool no_iteration = true;
     const int64_t count = static_cast<int64_t>(items.size());
     for (int64_t i = 0; i < count; ++i) {
+      budget_.step();
       auto loop = std::make_shared<ObjectData>();
       loop->set("index", Value::integer(i + 1));
       loop->set("index0", Value::integer(i));

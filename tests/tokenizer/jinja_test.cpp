@@ -173,6 +173,14 @@ TEST(Jinja, HostileTemplatesHitLimitsNotTheStack) {
   EXPECT_THROW(render("{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}", {}, small),
                RenderError);
   EXPECT_THROW(render("{{ range(100000000) | length }}"), RenderError);
+  // Empty loop bodies still count, and so does time.
+  EXPECT_THROW(render("{% set r = range(1000000) %}{% for a in r %}{% for b in r %}{% endfor %}{% endfor %}", {}, small),
+               RenderError);
+  Limits quick;
+  quick.max_seconds = 0.05;
+  quick.max_steps = UINT64_MAX;
+  EXPECT_THROW(render("{% set r = range(1000000) %}{% for a in r %}{% for b in r %}{% endfor %}{% endfor %}", {}, quick),
+               RenderError);
   // Exponential output.
   EXPECT_THROW(render("{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}", {}, small),
                RenderError);
