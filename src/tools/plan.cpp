@@ -1,6 +1,7 @@
 // citadel plan: will a model fit, on how many devices, how fast, and what does it cost.
 // Thin: flags -> engine/capacity_plan (memory, devices, speed) and capacity_plan_tco (cost).
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -152,7 +153,8 @@ void print_tco(const TcoInput& in, const TcoResult& r) {
   std::printf("  per 1M tokens       rent %.2f USD, own %.2f USD (at %.0f tokens/s)\n", r.cloud_cost_per_million_tokens,
               r.own_cost_per_million_tokens, in.tokens_per_second);
   std::printf("  over the life       rent %s USD, own %s USD: owning %s %s USD\n", money(r.cloud_total).c_str(),
-              money(r.own_total).c_str(), r.savings_over_life >= 0 ? "saves" : "costs", money(r.savings_over_life).c_str());
+              money(r.own_total).c_str(), r.savings_over_life >= 0 ? "saves" : "costs an extra",
+              money(std::fabs(r.savings_over_life)).c_str());
 }
 
 int run_plan(int argc, char** argv) {
