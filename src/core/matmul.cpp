@@ -1,33 +1,82 @@
 #include "core/matmul.h"
 
+#include <algorithm>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
+#include "core/kernels/kernels.h"
 #include "core/quant.h"
 
 namespace citadel {
+namespace {
+
+// Rows per tile when several tokens are multiplied: the tile's weights stay in L1/L2 while
+// every token's activation row streams past them, so weights are read from memory once.
+constexpr int kTileRows = 16;
+// Groups of 8 tokens per call of a TileFn: 64 tokens of activations (about 160 KB for 4096
+// columns) stay in L2 while the tile's rows pass over them.
+constexpr int kTileGroups = 8;
+
+}  // namespace
 
 void matmul(const Tensor& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool) {
   const int64_t k = w.cols(), m = w.rows();
-  const size_t row_size = w.row_size();
+  const kernels::KernelSet& ks = kernels::active();
+  const kernels::DotFn dot = ks.dot(w.type);
+  if (!dot) throw std::invalid_argument("matmul: unsupported tensor type " + type_name(w.type));
+  row_bytes(w.type, k);  // throws unless k is a multiple of the block size
+
+  // Quantize the activations once; every row of w reads them.
+  const kernels::ActFormat fmt = kernels::act_format(w.type);
+  const size_t x_stride = kernels::act_row_bytes(fmt, k);
+  const void* xq = x;
+  thread_local std::vector<uint8_t> scratch;
+  if (fmt != kernels::ActFormat::F32) {
+    if (scratch.size() < x_stride * n_tokens) scratch.resize(x_stride * n_tokens);
+    uint8_t* out = scratch.data();
+    auto quantize = [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) kernels::quantize_act(fmt, x + t * k, out + t * x_stride, k);
+    };
+    if (n_tokens == 1) quantize(0, 1);
+    else pool.parallel_for(n_tokens, quantize);
+    xq = out;
+  }
+  const auto* xb = static_cast<const uint8_t*>(xq);
   const auto* base = static_cast<const uint8_t*>(w.data);
+  const size_t w_stride = w.row_size();
+
+  // Prefill with a tile kernel: whole groups of 8 tokens go through it, interleaved once here.
+  const kernels::TileFn tile = n_tokens >= 8 ? ks.tile(w.type) : nullptr;
+  const int n_groups = tile ? static_cast<int>(n_tokens / 8) : 0;
+  const int64_t nb = k / 32;
+  thread_local std::vector<kernels::ActQ8_0x8> packed;
+  if (n_groups) {
+    if (packed.size() < static_cast<size_t>(n_groups * nb)) packed.resize(n_groups * nb);
+    kernels::ActQ8_0x8* out = packed.data();
+    pool.parallel_for(n_groups, [&](int64_t g0, int64_t g1) {
+      for (int64_t g = g0; g < g1; ++g) kernels::pack_act_q8_0x8(xb + 8 * g * x_stride, x_stride, k, out + g * nb);
+    });
+  }
+  const kernels::ActQ8_0x8* xp = packed.data();
+  const int64_t first_single = 8 * static_cast<int64_t>(n_groups);  // tokens left to `dot`
+
   pool.parallel_for(m, [&](int64_t r0, int64_t r1) {
-    if (n_tokens == 1) {
-      for (int64_t r = r0; r < r1; ++r) y[r] = dot_row(w.type, base + r * row_size, x, k);
-      return;
-    }
-    // Several tokens: widen each weight row once, then reuse it for every token.
-    std::vector<float> row(k);
-    for (int64_t r = r0; r < r1; ++r) {
-      dequantize_row(w.type, base + r * row_size, row.data(), k);
-      for (int64_t t = 0; t < n_tokens; ++t) {
-        const float* xt = x + t * k;
-        float sum = 0;
-        for (int64_t i = 0; i < k; ++i) sum += row[i] * xt[i];
-        y[t * m + r] = sum;
+    thread_local std::vector<uint8_t> tile_scratch;
+    if (n_groups && tile_scratch.size() < kernels::tile_scratch_bytes(k)) tile_scratch.resize(kernels::tile_scratch_bytes(k));
+    for (int64_t rb = r0; rb < r1; rb += kTileRows) {
+      const int nr = static_cast<int>(std::min<int64_t>(kTileRows, r1 - rb));
+      // Groups of tokens small enough that their activations stay in cache next to the tile.
+      for (int g0 = 0; g0 < n_groups; g0 += kTileGroups)
+        tile(base + rb * w_stride, w_stride, nr, xp + g0 * nb, std::min(kTileGroups, n_groups - g0), k,
+             y + 8 * g0 * m + rb, m, tile_scratch.data());
+      for (int64_t t = first_single; t < n_tokens; ++t) {
+        const uint8_t* xt = xb + t * x_stride;
+        float* yt = y + t * m;
+        for (int64_t r = rb; r < rb + nr; ++r) yt[r] = dot(base + r * w_stride, xt, k);
       }
     }
-  }, 4);
+  }, kTileRows);
 }
 
 void get_row(const Tensor& w, int64_t r, float* out) {

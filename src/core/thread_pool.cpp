@@ -72,16 +72,23 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
-  int64_t chunks = (n + grain - 1) / grain;
+  const int64_t chunks = (n + grain - 1) / grain;
   if (n_threads_ == 1 || chunks == 1) {
     fn(0, n);
     return;
   }
-  run([&](int ti, int nt) {
-    int64_t per = (chunks + nt - 1) / nt;
-    int64_t begin = std::min(n, ti * per * grain);
-    int64_t end = std::min(n, (ti + 1) * per * grain);
-    if (begin < end) fn(begin, end);
+  // Pieces are taken from a shared counter, about four per thread: a thread the OS has not
+  // scheduled (more threads than cores, a busy machine) simply takes fewer, instead of the
+  // whole job waiting for its fixed share.
+  const int64_t per_piece = std::max<int64_t>(1, chunks / (4 * static_cast<int64_t>(n_threads_)));
+  const int64_t piece = per_piece * grain;
+  std::atomic<int64_t> next{0};
+  run([&](int, int) {
+    for (;;) {
+      const int64_t begin = next.fetch_add(piece, std::memory_order_relaxed);
+      if (begin >= n) break;
+      fn(begin, std::min(n, begin + piece));
+    }
   });
 }
 

@@ -24,7 +24,8 @@ class ThreadPool {
   // Runs fn(thread_index, n_threads) on every thread and returns when all have finished.
   // Not re-entrant: one job at a time.
   void run(const std::function<void(int, int)>& fn);
-  // Splits [0, n) into contiguous ranges, one per thread, aligned to `grain`.
+  // Calls fn on contiguous ranges covering [0, n), each aligned to `grain`, spread over the
+  // threads (handed out dynamically, so a slow or descheduled thread does not hold up the rest).
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain = 1);
 
   static int default_threads();

@@ -1,0 +1,68 @@
+#include "core/kernels/act_quant.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace citadel::kernels {
+namespace {
+
+// Symmetric 8-bit fit of n values: returns d, writes q = round(x / d) in -127..127.
+float quantize_symmetric(const float* x, int8_t* q, int n) {
+  float amax = 0;
+  for (int i = 0; i < n; ++i) amax = std::fmax(amax, std::fabs(x[i]));
+  const float d = amax / 127.0f;
+  const float id = d ? 1.0f / d : 0.0f;
+  for (int i = 0; i < n; ++i) q[i] = static_cast<int8_t>(std::nearbyint(x[i] * id));
+  return d;
+}
+
+}  // namespace
+
+size_t act_row_bytes(ActFormat format, int64_t n) {
+  switch (format) {
+    case ActFormat::Q8_0: return static_cast<size_t>(n / 32) * sizeof(ActQ8_0);
+    case ActFormat::Q8_K: return static_cast<size_t>(n / 256) * sizeof(ActQ8_K);
+    default: return static_cast<size_t>(n) * sizeof(float);
+  }
+}
+
+void quantize_act(ActFormat format, const float* x, void* out, int64_t n) {
+  if (format == ActFormat::F32) {
+    std::memcpy(out, x, static_cast<size_t>(n) * sizeof(float));
+  } else if (format == ActFormat::Q8_0) {
+    auto* b = static_cast<ActQ8_0*>(out);
+    for (int64_t i = 0; i < n / 32; ++i, x += 32) {
+      b[i].d = quantize_symmetric(x, b[i].qs, 32);
+      int sum = 0;
+      for (int j = 0; j < 32; ++j) sum += b[i].qs[j];
+      b[i].s = b[i].d * static_cast<float>(sum);
+    }
+  } else {
+    auto* b = static_cast<ActQ8_K*>(out);
+    for (int64_t i = 0; i < n / 256; ++i, x += 256) {
+      b[i].d = quantize_symmetric(x, b[i].qs, 256);
+      for (int j = 0; j < 16; ++j) {
+        int sum = 0;
+        for (int l = 0; l < 16; ++l) sum += b[i].qs[16 * j + l];
+        b[i].bsums[j] = static_cast<int16_t>(sum);
+      }
+    }
+  }
+}
+
+void pack_act_q8_0x8(const void* rows, size_t stride, int64_t n, ActQ8_0x8* out) {
+  const auto* base = static_cast<const uint8_t*>(rows);
+  for (int64_t b = 0; b < n / 32; ++b) {
+    ActQ8_0x8& o = out[b];
+    for (int t = 0; t < 8; ++t) {
+      const ActQ8_0& a = reinterpret_cast<const ActQ8_0*>(base + t * stride)[b];
+      o.d[t] = a.d;
+      int sum = 0;
+      for (int j = 0; j < 32; ++j) sum += a.qs[j];
+      o.sum[t] = sum;
+      for (int j = 0; j < 8; ++j) std::memcpy(o.qs + 32 * j + 4 * t, a.qs + 4 * j, 4);
+    }
+  }
+}
+
+}  // namespace citadel::kernels

@@ -1,0 +1,31 @@
+// Activations quantized to 8 bits per block, so weight-times-activation products run in the
+// integer domain, as the block formats intend. Quantized once per matmul, read by every row.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace citadel::kernels {
+
+// 32 activations: x ≈ d * qs; s = d * sum(qs) serves the formats with a min or an offset.
+struct ActQ8_0 { float d; float s; int8_t qs[32]; };
+// 256 activations for the K formats: x ≈ d * qs; bsums[j] = sum of qs[16j .. 16j+15].
+struct ActQ8_K { float d; int16_t bsums[16]; int8_t qs[256]; };
+// One 32-value block of 8 tokens, interleaved for kernels that keep the tokens in vector lanes:
+// qs[32 * j + 4 * t + i] is value 4j + i of token t; sum[t] = sum of token t's 32 values.
+struct ActQ8_0x8 { float d[8]; int32_t sum[8]; int8_t qs[256]; };
+static_assert(sizeof(ActQ8_0) == 40 && sizeof(ActQ8_K) == 292 && sizeof(ActQ8_0x8) == 320);
+
+// What a weight type's dot product wants the activation row converted to.
+enum class ActFormat { F32, Q8_0, Q8_K };
+
+// Bytes of one activation row of n values in `format` (n a multiple of its block size).
+size_t act_row_bytes(ActFormat format, int64_t n);
+// n floats -> one activation row (round to nearest even; the same code on every CPU, so every
+// kernel sees the same integers).
+void quantize_act(ActFormat format, const float* x, void* out, int64_t n);
+
+// Interleaves 8 quantized rows (Q8_0 format, `stride` bytes apart, n values each) into n / 32
+// ActQ8_0x8 blocks.
+void pack_act_q8_0x8(const void* rows, size_t stride, int64_t n, ActQ8_0x8* out);
+
+}  // namespace citadel::kernels

@@ -1,0 +1,75 @@
+#include "core/kernels/kernels.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "core/cpu_features.h"
+#include "core/kernels/kernels_isa.h"
+
+namespace citadel::kernels {
+
+DotFn KernelSet::dot(TensorType type) const {
+  switch (type) {
+    case TensorType::F32: return f32;
+    case TensorType::F16: return f16;
+    case TensorType::BF16: return bf16;
+    case TensorType::Q8_0: return q8_0;
+    case TensorType::Q4_0: return q4_0;
+    case TensorType::Q4_1: return q4_1;
+    case TensorType::Q5_0: return q5_0;
+    case TensorType::Q5_1: return q5_1;
+    case TensorType::Q4_K: return q4_k;
+    case TensorType::Q5_K: return q5_k;
+    case TensorType::Q6_K: return q6_k;
+    default: return nullptr;
+  }
+}
+
+TileFn KernelSet::tile(TensorType type) const {
+  switch (type) {
+    case TensorType::Q8_0: return tile_q8_0;
+    case TensorType::Q4_0: return tile_q4_0;
+    default: return nullptr;
+  }
+}
+
+ActFormat act_format(TensorType type) {
+  switch (type) {
+    case TensorType::Q8_0: case TensorType::Q4_0: case TensorType::Q4_1: case TensorType::Q5_0:
+    case TensorType::Q5_1:
+      return ActFormat::Q8_0;
+    case TensorType::Q4_K: case TensorType::Q5_K: case TensorType::Q6_K:
+      return ActFormat::Q8_K;
+    default:
+      return ActFormat::F32;
+  }
+}
+
+const KernelSet* avx2_set() {
+  const CpuFeatures& f = cpu_features();
+  return f.avx2 && f.fma && f.f16c ? avx2_kernels() : nullptr;
+}
+
+const KernelSet* neon_set() { return cpu_features().neon ? neon_kernels() : nullptr; }
+
+bool has_kernels(TensorType type) { return scalar_set().dot(type) != nullptr; }
+
+std::vector<const KernelSet*> available() {
+  std::vector<const KernelSet*> sets{&scalar_set()};
+  if (const KernelSet* s = avx2_set()) sets.push_back(s);
+  if (const KernelSet* s = neon_set()) sets.push_back(s);
+  return sets;
+}
+
+const KernelSet& active() {
+  static const KernelSet* chosen = [] {
+    const auto sets = available();
+    if (const char* want = std::getenv("CITADEL_ISA"))
+      for (const KernelSet* s : sets)
+        if (std::strcmp(s->name, want) == 0) return s;
+    return sets.back();  // the last one is the widest this CPU runs
+  }();
+  return *chosen;
+}
+
+}  // namespace citadel::kernels

@@ -1,0 +1,50 @@
+// Dot-product kernels of weight rows with activation rows, one set per instruction set, chosen
+// at run time from what the CPU offers. The scalar set is portable and is the yardstick the
+// SIMD sets are tested against; all sets compute the same integer sums, so they differ only by
+// float rounding.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/kernels/act_quant.h"
+#include "core/tensor_type.h"
+
+namespace citadel::kernels {
+
+// Dot product of n values of one weight row with one activation row (in act_format(type)).
+using DotFn = float (*)(const void* w, const void* x, int64_t n);
+
+// Weight rows times groups of 8 tokens (prefill): y[(8 * g + t) * y_stride + r] = dot(row r,
+// token t of group g) for r < nr, g < n_groups. Rows are w_stride bytes apart; x holds the groups
+// one after another, n / 32 ActQ8_0x8 blocks each. Tokens sit in vector lanes, so each weight
+// block is read once per pair of groups. `scratch` has tile_scratch_bytes(n) bytes.
+using TileFn = void (*)(const void* w, size_t w_stride, int nr, const ActQ8_0x8* x, int n_groups, int64_t n,
+                        float* y, int64_t y_stride, void* scratch);
+inline size_t tile_scratch_bytes(int64_t n) { return 3 * static_cast<size_t>(n) + 64; }
+
+struct KernelSet {
+  const char* name;  // "scalar", "avx2", "neon", ...
+  DotFn f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k;
+  // Optional matrix-matrix tiles (nullptr: matmul loops over `dot`).
+  TileFn tile_q8_0 = nullptr, tile_q4_0 = nullptr;
+
+  DotFn dot(TensorType type) const;  // nullptr for a type without a kernel
+  TileFn tile(TensorType type) const;
+};
+
+// The activation format a weight type's kernels read.
+ActFormat act_format(TensorType type);
+// True when `type` has kernels (the types the reference dot_row supports).
+bool has_kernels(TensorType type);
+
+// The set in use: the best one this CPU runs, or the one named by $CITADEL_ISA if it runs here.
+const KernelSet& active();
+// Every set this build has and this CPU runs, the scalar set first (for tests and benchmarks).
+std::vector<const KernelSet*> available();
+
+// Per-ISA sets (nullptr when this build or CPU lacks them).
+const KernelSet& scalar_set();
+const KernelSet* avx2_set();
+const KernelSet* neon_set();
+
+}  // namespace citadel::kernels

@@ -1,0 +1,147 @@
+// The portable kernels: the same integer sums as the SIMD sets, written plainly.
+#include <algorithm>
+#include <cstring>
+
+#include "core/fp16.h"
+#include "core/kernels/kernels.h"
+#include "core/quant_blocks.h"
+
+namespace citadel::kernels {
+namespace {
+
+template <class Load>
+float dot_float(Load w, const float* x, int64_t n) {
+  float acc[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; ++l) acc[l] += w(i + l) * x[i + l];
+  for (; i < n; ++i) acc[0] += w(i) * x[i];
+  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+float dot_f32(const void* w, const void* x, int64_t n) {
+  const auto* f = static_cast<const float*>(w);
+  return dot_float([f](int64_t i) { return f[i]; }, static_cast<const float*>(x), n);
+}
+float dot_f16(const void* w, const void* x, int64_t n) {
+  const auto* h = static_cast<const uint16_t*>(w);
+  return dot_float([h](int64_t i) { return fp16_to_fp32(h[i]); }, static_cast<const float*>(x), n);
+}
+float dot_bf16(const void* w, const void* x, int64_t n) {
+  const auto* h = static_cast<const uint16_t*>(w);
+  return dot_float([h](int64_t i) { return bf16_to_fp32(h[i]); }, static_cast<const float*>(x), n);
+}
+
+// Legacy 32-value blocks: `value(b, j)` is the integer of value j; `min(b)` the format's min
+// (0 if none). sum = d_w * d_x * sum(q * qx) + m_w * s_x.
+template <class Block, class Value, class Min>
+float dot_legacy(const void* w, const void* x, int64_t n, Value value, Min min) {
+  const auto* b = static_cast<const Block*>(w);
+  const auto* a = static_cast<const ActQ8_0*>(x);
+  float sum = 0;
+  for (int64_t i = 0; i < n / 32; ++i) {
+    int isum = 0;
+    for (int j = 0; j < 32; ++j) isum += value(b[i], j) * a[i].qs[j];
+    sum += fp16_to_fp32(b[i].d) * a[i].d * static_cast<float>(isum) + min(b[i]) * a[i].s;
+  }
+  return sum;
+}
+
+int nibble(const uint8_t* qs, int j) { return j < 16 ? qs[j] & 0xF : qs[j - 16] >> 4; }
+int bit5(const uint8_t* qh, int j) {
+  uint32_t h;
+  std::memcpy(&h, qh, 4);
+  return static_cast<int>((h >> j) & 1) << 4;
+}
+constexpr auto kNoMin = [](const auto&) { return 0.0f; };
+constexpr auto kMin = [](const auto& b) { return fp16_to_fp32(b.m); };
+
+float dot_q8_0(const void* w, const void* x, int64_t n) {
+  return dot_legacy<BlockQ8_0>(w, x, n, [](const BlockQ8_0& b, int j) { return int{b.qs[j]}; }, kNoMin);
+}
+float dot_q4_0(const void* w, const void* x, int64_t n) {
+  return dot_legacy<BlockQ4_0>(w, x, n, [](const BlockQ4_0& b, int j) { return nibble(b.qs, j) - 8; }, kNoMin);
+}
+float dot_q4_1(const void* w, const void* x, int64_t n) {
+  return dot_legacy<BlockQ4_1>(w, x, n, [](const BlockQ4_1& b, int j) { return nibble(b.qs, j); }, kMin);
+}
+float dot_q5_0(const void* w, const void* x, int64_t n) {
+  return dot_legacy<BlockQ5_0>(
+      w, x, n, [](const BlockQ5_0& b, int j) { return (nibble(b.qs, j) | bit5(b.qh, j)) - 16; }, kNoMin);
+}
+float dot_q5_1(const void* w, const void* x, int64_t n) {
+  return dot_legacy<BlockQ5_1>(
+      w, x, n, [](const BlockQ5_1& b, int j) { return nibble(b.qs, j) | bit5(b.qh, j); }, kMin);
+}
+
+// Q4_K / Q5_K: per super-block d_w*d_x*sum_j sc[j]*sum(q*qx) - dmin_w*d_x*sum_j m[j]*bsum32[j].
+template <class Block, class Value>
+float dot_k4(const void* w, const void* x, int64_t n, Value value) {
+  const auto* b = static_cast<const Block*>(w);
+  const auto* a = static_cast<const ActQ8_K*>(x);
+  float sum = 0;
+  for (int64_t i = 0; i < n / 256; ++i) {
+    int isum = 0, msum = 0;
+    for (int j = 0; j < 8; ++j) {
+      uint8_t sc, m;
+      unpack_scale_min_k4(j, b[i].scales, &sc, &m);
+      int s = 0;
+      for (int l = 0; l < 32; ++l) s += value(b[i], 32 * j + l) * a[i].qs[32 * j + l];
+      isum += sc * s;
+      msum += m * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
+    }
+    sum += a[i].d * (fp16_to_fp32(b[i].d) * static_cast<float>(isum) - fp16_to_fp32(b[i].dmin) * static_cast<float>(msum));
+  }
+  return sum;
+}
+
+// Value v of a Q4_K / Q5_K block: 64-value chunk c, low nibbles first then high nibbles.
+int k_nibble(const uint8_t* qs, int v) {
+  const int c = v / 64, l = v % 64;
+  return l < 32 ? qs[32 * c + l] & 0xF : qs[32 * c + l - 32] >> 4;
+}
+
+float dot_q4_k(const void* w, const void* x, int64_t n) {
+  return dot_k4<BlockQ4_K>(w, x, n, [](const BlockQ4_K& b, int v) { return k_nibble(b.qs, v); });
+}
+float dot_q5_k(const void* w, const void* x, int64_t n) {
+  return dot_k4<BlockQ5_K>(w, x, n, [](const BlockQ5_K& b, int v) {
+    const int c = v / 64, l = v % 64, bit = 2 * c + (l >= 32);
+    return k_nibble(b.qs, v) | (((b.qh[l % 32] >> bit) & 1) << 4);
+  });
+}
+
+float dot_q6_k(const void* w, const void* x, int64_t n) {
+  const auto* b = static_cast<const BlockQ6_K*>(w);
+  const auto* a = static_cast<const ActQ8_K*>(x);
+  float sum = 0;
+  for (int64_t i = 0; i < n / 256; ++i) {
+    int isum = 0;
+    for (int h = 0; h < 2; ++h) {
+      const uint8_t* ql = b[i].ql + 64 * h;
+      const uint8_t* qh = b[i].qh + 32 * h;
+      const int8_t* qx = a[i].qs + 128 * h;
+      int s[8] = {};
+      for (int l = 0; l < 32; ++l) {
+        const int g = l / 16;
+        s[0 + g] += (((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32) * qx[l];
+        s[2 + g] += (((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32) * qx[l + 32];
+        s[4 + g] += (((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32) * qx[l + 64];
+        s[6 + g] += (((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32) * qx[l + 96];
+      }
+      for (int j = 0; j < 8; ++j) isum += b[i].scales[8 * h + j] * s[j];
+    }
+    sum += fp16_to_fp32(b[i].d) * a[i].d * static_cast<float>(isum);
+  }
+  return sum;
+}
+
+}  // namespace
+
+const KernelSet& scalar_set() {
+  static const KernelSet set{"scalar", dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0,
+                             dot_q4_1, dot_q5_0, dot_q5_1, dot_q4_k, dot_q5_k, dot_q6_k};
+  return set;
+}
+
+}  // namespace citadel::kernels
