@@ -4,10 +4,10 @@
 #include <memory>
 #include <string>
 
-namespace citadel {
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
 
-class Model;
-class Tokenizer;
+namespace citadel {
 
 // $CITADEL_MODEL, else the bundled demo model (models/stories260K.gguf beside the build or install).
 std::string default_model_path();

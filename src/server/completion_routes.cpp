@@ -1,0 +1,468 @@
+// POST /v1/chat/completions, /v1/completions and /generate: request parsing, running the
+// choices on the engine, and the OpenAI response shapes (whole or streamed as SSE).
+#include <httplib.h>
+
+#include <random>
+
+#include "engine/json_constraint.h"
+#include "server/api_error.h"
+#include "server/json_fields.h"
+#include "server/route_context.h"
+#include "server/tool_calls.h"
+
+namespace citadel {
+namespace {
+
+using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string random_id(const char* prefix) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return std::string(prefix) + buf;
+}
+
+int64_t now_unix() { return static_cast<int64_t>(std::time(nullptr)); }
+
+// What a request asks for, before it becomes n engine requests.
+struct CompletionSpec {
+  GenerationRequest base;
+  int n = 1;
+  bool stream = false;
+  bool include_usage = false;
+  bool logprobs = false;
+  bool json_mode = false;
+  bool has_tools = false;
+};
+
+// The sampling fields shared by every completion route.
+void parse_sampling(const json& body, CompletionSpec& spec, const RouteContext& ctx) {
+  GenerationRequest& r = spec.base;
+  const int64_t max_tokens_default = 512;
+  int64_t max_tokens = get_int(body, "max_tokens", max_tokens_default, 1, 1 << 24);
+  max_tokens = get_int(body, "max_completion_tokens", max_tokens, 1, 1 << 24);
+  r.max_tokens = static_cast<int32_t>(max_tokens);
+  SamplingParams& s = r.sampling;
+  s.temperature = static_cast<float>(get_number(body, "temperature", 1.0, 0.0, 2.0));
+  s.top_p = static_cast<float>(get_number(body, "top_p", 1.0, 0.0, 1.0));
+  s.top_k = static_cast<int32_t>(get_int(body, "top_k", 0, 0, 1 << 20));
+  s.min_p = static_cast<float>(get_number(body, "min_p", 0.0, 0.0, 1.0));
+  s.frequency_penalty = static_cast<float>(get_number(body, "frequency_penalty", 0.0, -2.0, 2.0));
+  s.presence_penalty = static_cast<float>(get_number(body, "presence_penalty", 0.0, -2.0, 2.0));
+  s.repeat_penalty = static_cast<float>(get_number(body, "repeat_penalty", 1.0, 0.01, 10.0));
+  s.repeat_last_n = 64;
+  static thread_local std::mt19937_64 seeder{std::random_device{}()};
+  s.seed = static_cast<uint64_t>(get_int(body, "seed", static_cast<int64_t>(seeder() >> 1), INT64_MIN, INT64_MAX));
+  r.stop = get_string_or_list(body, "stop", 16);
+  for (const auto& st : r.stop)
+    if (st.empty()) throw invalid_field("stop", "must not contain empty strings");
+  spec.n = static_cast<int>(get_int(body, "n", 1, 1, 16));
+  spec.stream = get_bool(body, "stream", false);
+  if (auto it = body.find("stream_options"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) throw invalid_field("stream_options", "must be an object");
+    spec.include_usage = get_bool(*it, "include_usage", false);
+  }
+  if (auto it = body.find("response_format"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) throw invalid_field("response_format", "must be an object");
+    const std::string type = get_string(*it, "type", "text");
+    if (type == "json_object" || type == "json_schema") spec.json_mode = true;
+    else if (type != "text") throw invalid_field("response_format.type", "must be text, json_object or json_schema");
+    if (type == "json_schema" && (!it->contains("json_schema") || !(*it)["json_schema"].is_object()))
+      throw invalid_field("response_format.json_schema", "is required for type json_schema");
+  }
+  r.deadline = ctx.deadline();
+}
+
+// Submits the n choices; engine refusals become API errors.
+std::vector<std::shared_ptr<RequestStream>> submit_all(ServedModel& m, const CompletionSpec& spec,
+                                                        const char* prompt_field) {
+  std::vector<std::shared_ptr<RequestStream>> streams;
+  try {
+    for (int i = 0; i < spec.n; ++i) {
+      GenerationRequest r = spec.base;
+      r.sampling.seed += static_cast<uint64_t>(i);
+      if (spec.json_mode) r.constraint = std::make_shared<JsonConstraint>(m.pieces);
+      streams.push_back(m.engine->submit(std::move(r)));
+    }
+  } catch (const QueueFull& e) {
+    for (auto& s : streams) s->cancel();
+    throw ApiError(503, e.what(), "", "queue_full");
+  } catch (const std::invalid_argument& e) {
+    for (auto& s : streams) s->cancel();
+    const std::string msg = e.what();
+    throw ApiError(400, msg, prompt_field,
+                   msg.find("context") != std::string::npos ? "context_length_exceeded" : "invalid_value");
+  }
+  return streams;
+}
+
+struct Choice {
+  std::string text;
+  std::vector<TokenEvent> tokens;
+  GenerationResult result;
+};
+
+Choice collect(RequestStream& s) {
+  Choice c;
+  TokenEvent ev;
+  while (s.next(ev)) {
+    c.text += ev.text;
+    if (ev.token >= 0) c.tokens.push_back(std::move(ev));
+  }
+  c.result = s.result();
+  return c;
+}
+
+std::string finish_reason(const GenerationResult& r) {
+  if (r.reason == FinishReason::Error) throw ApiError(500, "generation failed: " + r.error);
+  return r.reason == FinishReason::Stop ? "stop" : "length";
+}
+
+json usage_json(int32_t prompt, int32_t completion, int32_t cached) {
+  return {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion},
+          {"prompt_tokens_details", {{"cached_tokens", cached}}}};
+}
+
+json bytes_of(const std::string& s) {
+  json b = json::array();
+  for (unsigned char c : s) b.push_back(c);
+  return b;
+}
+
+json chat_logprobs(const std::vector<TokenEvent>& tokens, const Tokenizer& tok) {
+  json content = json::array();
+  for (const auto& t : tokens) {
+    json tops = json::array();
+    for (const auto& alt : t.top) tops.push_back({{"token", alt.piece}, {"logprob", alt.logprob}, {"bytes", bytes_of(alt.piece)}});
+    const std::string piece = tok.token_to_piece(t.token);
+    content.push_back({{"token", piece}, {"logprob", t.logprob}, {"bytes", bytes_of(piece)}, {"top_logprobs", tops}});
+  }
+  return {{"content", content}};
+}
+
+json completion_logprobs(const std::vector<TokenEvent>& tokens, const Tokenizer& tok) {
+  json toks = json::array(), lps = json::array(), tops = json::array(), offsets = json::array();
+  size_t offset = 0;
+  for (const auto& t : tokens) {
+    const std::string piece = tok.token_to_piece(t.token);
+    toks.push_back(piece);
+    lps.push_back(t.logprob);
+    json top = json::object();
+    for (const auto& alt : t.top) top[alt.piece] = alt.logprob;
+    tops.push_back(top);
+    offsets.push_back(offset);
+    offset += piece.size();
+  }
+  return {{"tokens", toks}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offsets}};
+}
+
+// Chat messages -> the ordered JSON the template expects (content parts joined to text).
+ojson chat_messages(const json& body) {
+  auto it = body.find("messages");
+  if (it == body.end()) throw ApiError(400, "'messages' is required", "messages", "missing_field");
+  if (!it->is_array() || it->empty()) throw invalid_field("messages", "must be a non-empty array");
+  ojson out = ojson::array();
+  for (size_t i = 0; i < it->size(); ++i) {
+    const json& m = (*it)[i];
+    const std::string where = "messages[" + std::to_string(i) + "]";
+    if (!m.is_object()) throw invalid_field(where, "must be an object");
+    if (!m.contains("role") || !m["role"].is_string()) throw invalid_field(where + ".role", "must be a string");
+    ojson msg = ojson::parse(m.dump());
+    if (m.contains("content") && m["content"].is_array()) {
+      std::string text;
+      for (const auto& part : m["content"]) {
+        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
+          throw invalid_field(where + ".content", "only text parts are supported");
+        text += part["text"].get<std::string>();
+      }
+      msg["content"] = text;
+    } else if (m.contains("content") && !m["content"].is_string() && !m["content"].is_null()) {
+      throw invalid_field(where + ".content", "must be a string, an array of text parts, or null");
+    }
+    if (!msg.contains("content")) msg["content"] = nullptr;
+    if (msg["content"].is_null() && !m.contains("tool_calls") && m["role"] != "assistant")
+      throw invalid_field(where + ".content", "is required");
+    out.push_back(std::move(msg));
+  }
+  return out;
+}
+
+std::vector<int32_t> render_chat_prompt(ServedModel& m, const json& body, bool* has_tools) {
+  ojson messages = chat_messages(body);
+  ojson tools = nullptr;
+  if (auto it = body.find("tools"); it != body.end() && !it->is_null()) {
+    if (!it->is_array()) throw invalid_field("tools", "must be an array");
+    tools = ojson::parse(it->dump());
+    *has_tools = !it->empty();
+  }
+  ojson extra = ojson::object();
+  if (auto it = body.find("chat_template_kwargs"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) throw invalid_field("chat_template_kwargs", "must be an object");
+    extra = ojson::parse(it->dump());
+  }
+  std::string prompt;
+  try {
+    prompt = m.chat_template->render(messages, true, tools, extra);
+  } catch (const ChatTemplateRaised& e) {
+    throw ApiError(400, std::string("the chat template refused the conversation: ") + e.what(), "messages");
+  } catch (const ChatTemplateError& e) {
+    throw ApiError(400, std::string("the chat template failed: ") + e.what(), "messages");
+  }
+  return m.tokenizer->encode(prompt, true, true);
+}
+
+// Streams the choices as SSE; `make_chunk(index, delta_text, finish_reason_or_null)`.
+template <typename MakeChunk, typename Finish>
+void stream_sse(httplib::Response& res, RouteContext& ctx, std::vector<std::shared_ptr<RequestStream>> streams,
+                MakeChunk make_chunk, Finish on_finish, bool include_usage, std::function<json(json)> usage_chunk) {
+  ++ctx.in_flight;
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [streams, make_chunk, on_finish, include_usage, usage_chunk](size_t, httplib::DataSink& sink) mutable {
+        auto send = [&](const json& j) {
+          const std::string s = "data: " + dump(j) + "\n\n";
+          return sink.write(s.data(), s.size());
+        };
+        auto cancel_all = [&] {
+          for (auto& s : streams) s->cancel();
+        };
+        for (size_t i = 0; i < streams.size(); ++i) {
+          json first = make_chunk(i, std::optional<std::string>(), json(nullptr), true);
+          if (!first.is_null() && !send(first)) return cancel_all(), false;
+        }
+        std::vector<bool> done(streams.size(), false);
+        size_t n_done = 0;
+        int32_t prompt_tokens = 0, completion_tokens = 0, cached = 0;
+        while (n_done < streams.size()) {
+          for (size_t i = 0; i < streams.size(); ++i) {
+            if (done[i]) continue;
+            TokenEvent ev;
+            auto got = streams[i]->next_for(ev, std::chrono::milliseconds(streams.size() > 1 ? 5 : 1000));
+            if (!got) {
+              if (!sink.is_writable()) return cancel_all(), false;  // the client went away
+              continue;
+            }
+            if (*got) {
+              if (!ev.text.empty() || !ev.top.empty()) {
+                json chunk = make_chunk(i, std::optional<std::string>(ev.text), json(nullptr), false);
+                if (chunk.is_null()) continue;
+                if (!send(chunk)) return cancel_all(), false;
+              }
+              continue;
+            }
+            done[i] = true;
+            ++n_done;
+            const GenerationResult& r = streams[i]->result();
+            prompt_tokens = r.prompt_tokens;
+            cached = r.cached_prompt_tokens;
+            completion_tokens += r.completion_tokens;
+            json last = on_finish(i, r);
+            if (!send(last)) return cancel_all(), false;
+          }
+        }
+        if (include_usage && !send(usage_chunk(usage_json(prompt_tokens, completion_tokens, cached)))) return false;
+        static const char kDone[] = "data: [DONE]\n\n";
+        sink.write(kDone, sizeof kDone - 1);
+        sink.done();
+        return true;
+      },
+      [&ctx, streams](bool) {
+        for (auto& s : streams) s->cancel();
+        --ctx.in_flight;
+      });
+}
+
+void handle_chat(RouteContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  const json body = parse_json_body(req.body);
+  ServedModel& m = ctx.model_for(body);
+  CompletionSpec spec;
+  parse_sampling(body, spec, ctx);
+  spec.logprobs = get_bool(body, "logprobs", false);
+  const int64_t top = get_int(body, "top_logprobs", 0, 0, 20);
+  if (spec.logprobs) spec.base.top_logprobs = static_cast<int32_t>(std::max<int64_t>(top, 1));
+  spec.base.prompt = render_chat_prompt(m, body, &spec.has_tools);
+  const std::string id = random_id("chatcmpl-");
+  const int64_t created = now_unix();
+  auto streams = submit_all(m, spec, "messages");
+
+  if (!spec.stream) {
+    json choices = json::array();
+    int32_t completion = 0;
+    GenerationResult first;
+    for (size_t i = 0; i < streams.size(); ++i) {
+      Choice c = collect(*streams[i]);
+      if (i == 0) first = c.result;
+      completion += c.result.completion_tokens;
+      std::string reason = finish_reason(c.result);
+      json message = {{"role", "assistant"}, {"content", c.text}};
+      if (spec.has_tools) {
+        ParsedToolCalls parsed = parse_tool_calls(c.text);
+        if (!parsed.calls.empty()) {
+          json calls = json::array();
+          for (const auto& call : parsed.calls)
+            calls.push_back({{"id", call.id}, {"type", "function"},
+                             {"function", {{"name", call.name}, {"arguments", call.arguments}}}});
+          message["content"] = parsed.content.empty() ? json(nullptr) : json(parsed.content);
+          message["tool_calls"] = calls;
+          reason = "tool_calls";
+        }
+      }
+      choices.push_back({{"index", i}, {"message", message},
+                         {"logprobs", spec.logprobs ? chat_logprobs(c.tokens, *m.tokenizer) : json(nullptr)}, {"finish_reason", reason}});
+    }
+    json out = {{"id", id}, {"object", "chat.completion"}, {"created", created}, {"model", m.id},
+                {"choices", choices}, {"usage", usage_json(first.prompt_tokens, completion, first.cached_prompt_tokens)},
+                {"system_fingerprint", "citadel"}};
+    res.set_content(dump(out), "application/json");
+    return;
+  }
+
+  // Streaming. With tools, a choice's text is held until it ends, to tell a tool call from prose.
+  auto held = std::make_shared<std::vector<std::string>>(streams.size());
+  const bool has_tools = spec.has_tools;
+  auto chunk = [=, &m](size_t i, std::optional<std::string> text, json reason, bool role) -> json {
+    json delta = json::object();
+    if (role) delta = {{"role", "assistant"}, {"content", ""}};
+    if (text) {
+      if (has_tools) {
+        (*held)[i] += *text;
+        return nullptr;
+      }
+      delta["content"] = *text;
+    }
+    return {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", m.id},
+            {"system_fingerprint", "citadel"},
+            {"choices", json::array({{{"index", i}, {"delta", delta}, {"logprobs", nullptr}, {"finish_reason", reason}}})}};
+  };
+  auto finish = [=, &m](size_t i, const GenerationResult& r) -> json {
+    std::string reason = r.reason == FinishReason::Stop ? "stop" : "length";
+    json delta = json::object();
+    if (has_tools) {
+      ParsedToolCalls parsed = parse_tool_calls((*held)[i]);
+      if (!parsed.calls.empty()) {
+        json calls = json::array();
+        for (size_t k = 0; k < parsed.calls.size(); ++k)
+          calls.push_back({{"index", k}, {"id", parsed.calls[k].id}, {"type", "function"},
+                           {"function", {{"name", parsed.calls[k].name}, {"arguments", parsed.calls[k].arguments}}}});
+        delta["tool_calls"] = calls;
+        if (!parsed.content.empty()) delta["content"] = parsed.content;
+        reason = "tool_calls";
+      } else {
+        delta["content"] = (*held)[i];
+      }
+    }
+    return {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", m.id},
+            {"system_fingerprint", "citadel"},
+            {"choices", json::array({{{"index", i}, {"delta", delta}, {"logprobs", nullptr}, {"finish_reason", reason}}})}};
+  };
+  auto usage = [=, &m](json u) -> json {
+    return {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", m.id},
+            {"choices", json::array()}, {"usage", u}};
+  };
+  stream_sse(res, ctx, streams, chunk, finish, spec.include_usage, usage);
+}
+
+std::vector<int32_t> completion_prompt(ServedModel& m, const json& body) {
+  auto it = body.find("prompt");
+  if (it == body.end() || it->is_null()) throw ApiError(400, "'prompt' is required", "prompt", "missing_field");
+  if (it->is_string()) return m.tokenizer->encode(it->get<std::string>(), true);
+  if (it->is_array() && it->size() == 1 && (*it)[0].is_string()) return m.tokenizer->encode((*it)[0].get<std::string>(), true);
+  if (it->is_array() && !it->empty() && (*it)[0].is_number_integer()) {
+    std::vector<int32_t> ids;
+    for (const auto& v : *it) {
+      if (!v.is_number_integer()) throw invalid_field("prompt", "token arrays must hold integers");
+      ids.push_back(v.get<int32_t>());
+    }
+    return ids;
+  }
+  throw invalid_field("prompt", "must be a string, a one-string array, or an array of token ids");
+}
+
+void handle_completions(RouteContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  const json body = parse_json_body(req.body);
+  ServedModel& m = ctx.model_for(body);
+  CompletionSpec spec;
+  parse_sampling(body, spec, ctx);
+  if (get_bool(body, "echo", false)) throw invalid_field("echo", "is not supported");
+  const int64_t logprobs = get_int(body, "logprobs", -1, 0, 20);
+  spec.logprobs = logprobs >= 0;
+  if (spec.logprobs) spec.base.top_logprobs = static_cast<int32_t>(logprobs);
+  spec.base.prompt = completion_prompt(m, body);
+  const std::string id = random_id("cmpl-");
+  const int64_t created = now_unix();
+  auto streams = submit_all(m, spec, "prompt");
+  if (!spec.stream) {
+    json choices = json::array();
+    int32_t completion = 0;
+    GenerationResult first;
+    for (size_t i = 0; i < streams.size(); ++i) {
+      Choice c = collect(*streams[i]);
+      if (i == 0) first = c.result;
+      completion += c.result.completion_tokens;
+      choices.push_back({{"index", i}, {"text", c.text},
+                         {"logprobs", spec.logprobs ? completion_logprobs(c.tokens, *m.tokenizer) : json(nullptr)},
+                         {"finish_reason", finish_reason(c.result)}});
+    }
+    res.set_content(dump({{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", m.id},
+                          {"choices", choices}, {"usage", usage_json(first.prompt_tokens, completion, first.cached_prompt_tokens)}}),
+                    "application/json");
+    return;
+  }
+  auto chunk = [=, &m](size_t i, std::optional<std::string> text, json reason, bool role) -> json {
+    if (role) return nullptr;
+    return {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", m.id},
+            {"choices", json::array({{{"index", i}, {"text", text.value_or("")}, {"logprobs", nullptr}, {"finish_reason", reason}}})}};
+  };
+  auto finish = [=, &m](size_t i, const GenerationResult& r) -> json {
+    return {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", m.id},
+            {"choices", json::array({{{"index", i}, {"text", ""}, {"logprobs", nullptr},
+                                      {"finish_reason", r.reason == FinishReason::Stop ? "stop" : "length"}}})}};
+  };
+  auto usage = [=, &m](json u) -> json {
+    return {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", m.id}, {"choices", json::array()}, {"usage", u}};
+  };
+  stream_sse(res, ctx, streams, chunk, finish, spec.include_usage, usage);
+}
+
+// The brief's simple API: {"prompt": "...", "max_tokens": N} -> {"response": "..."}.
+void handle_generate(RouteContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  const json body = parse_json_body(req.body);
+  ServedModel& m = ctx.model_for(body);
+  CompletionSpec spec;
+  parse_sampling(body, spec, ctx);
+  if (spec.stream || spec.n != 1) throw invalid_field(spec.stream ? "stream" : "n", "is not supported by /generate");
+  spec.base.prompt = m.tokenizer->encode(required_string(body, "prompt"), true);
+  auto streams = submit_all(m, spec, "prompt");
+  Choice c = collect(*streams[0]);
+  res.set_content(dump({{"response", c.text}, {"model", m.id}, {"finish_reason", finish_reason(c.result)},
+                        {"usage", usage_json(c.result.prompt_tokens, c.result.completion_tokens, c.result.cached_prompt_tokens)}}),
+                  "application/json");
+}
+
+// Counts requests in flight (for draining); streaming handlers count themselves until the stream ends.
+template <typename Handler>
+httplib::Server::Handler counted(RouteContext& ctx, Handler h) {
+  return [&ctx, h](const httplib::Request& req, httplib::Response& res) {
+    ++ctx.in_flight;
+    struct Guard {
+      RouteContext& c;
+      ~Guard() { --c.in_flight; }
+    } guard{ctx};
+    h(ctx, req, res);
+  };
+}
+
+}  // namespace
+
+void register_completion_routes(httplib::Server& http, RouteContext& ctx) {
+  http.Post("/v1/chat/completions", counted(ctx, handle_chat));
+  http.Post("/v1/completions", counted(ctx, handle_completions));
+  http.Post("/generate", counted(ctx, handle_generate));
+}
+
+}  // namespace citadel

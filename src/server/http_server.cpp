@@ -1,0 +1,111 @@
+#include "server/http_server.h"
+
+#include <httplib.h>
+
+#include <cstdio>
+
+#include "server/api_error.h"
+#include "server/route_context.h"
+
+namespace citadel {
+
+ServedModel& RouteContext::model_for(const nlohmann::json& body) const {
+  if (!ready) throw ApiError(503, "the models are still loading", "", "loading");
+  auto it = body.find("model");
+  if (it == body.end() || it->is_null() || (it->is_string() && it->get<std::string>().empty())) return *models.front();
+  if (!it->is_string()) throw invalid_field("model", "must be a string");
+  const std::string id = it->get<std::string>();
+  for (const auto& m : models)
+    if (m->id == id) return *m;
+  throw ApiError(404, "the model '" + id + "' does not exist", "model", "model_not_found");
+}
+
+HttpServer::HttpServer(ServerConfig config)
+    : config_(std::move(config)), http_(std::make_unique<httplib::Server>()), ctx_(std::make_unique<RouteContext>(config_)) {
+  const int n_threads = config_.http_threads;
+  http_->new_task_queue = [n_threads] { return new httplib::ThreadPool(n_threads); };
+  http_->set_payload_max_length(config_.max_body_bytes);
+  http_->set_read_timeout(30, 0);
+  http_->set_write_timeout(30, 0);
+  http_->set_keep_alive_max_count(1000);
+  register_routes();
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::register_routes() {
+  RouteContext& ctx = *ctx_;
+  // Every handler's ApiError (and anything unexpected) becomes an OpenAI-style error object.
+  http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    try {
+      std::rethrow_exception(ep);
+    } catch (const ApiError& e) {
+      res.status = e.status();
+      if (e.status() == 503) res.set_header("Retry-After", "1");
+      res.set_content(e.body().dump(), "application/json");
+    } catch (const std::exception& e) {
+      res.status = 500;
+      res.set_content(ApiError(500, e.what()).body().dump(), "application/json");
+    }
+  });
+  // Statuses httplib produces itself (404 route, 413 body too large, 400 bad request line).
+  http_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    std::string message = "error " + std::to_string(res.status);
+    if (res.status == 404) message = "no route " + req.method + " " + req.path;
+    if (res.status == 413) message = "the request body is larger than the server accepts";
+    if (res.status == 405) message = "method not allowed";
+    res.set_content(ApiError(res.status, message).body().dump(), "application/json");
+  });
+  http_->set_pre_routing_handler([&ctx](const httplib::Request& req, httplib::Response& res) {
+    if (ctx.draining && req.method == "POST") {
+      res.status = 503;
+      res.set_header("Retry-After", "5");
+      res.set_content(ApiError(503, "the server is shutting down", "", "shutting_down").body().dump(),
+                      "application/json");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  register_completion_routes(*http_, ctx);
+  register_utility_routes(*http_, ctx);
+}
+
+void HttpServer::bind() {
+  if (config_.port == 0) {
+    port_ = http_->bind_to_any_port(config_.host.c_str());
+    if (port_ <= 0) throw std::runtime_error("cannot bind " + config_.host);
+  } else {
+    if (!http_->bind_to_port(config_.host.c_str(), config_.port))
+      throw std::runtime_error("cannot bind " + config_.host + ":" + std::to_string(config_.port) +
+                               " (in use, or not permitted)");
+    port_ = config_.port;
+  }
+}
+
+void HttpServer::load_models() {
+  for (const auto& mc : config_.models) ctx_->models.push_back(ServedModel::load(mc, config_));
+  ctx_->ready = true;
+}
+
+void HttpServer::serve() { http_->listen_after_bind(); }
+
+void HttpServer::drain_and_stop() {
+  ctx_->draining = true;
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(config_.drain_timeout * 1000));
+  for (auto& m : ctx_->models) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    m->engine->drain(std::max(left, std::chrono::milliseconds(0)));
+  }
+  // Let handlers finish writing their last bytes.
+  while (ctx_->in_flight > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  stop();
+}
+
+void HttpServer::stop() {
+  if (http_) http_->stop();
+}
+
+}  // namespace citadel

@@ -1,0 +1,46 @@
+// The HTTP front of Citadel: OpenAI-compatible routes, the simple /generate API, a chat page.
+// Listens first and loads the models in the background, so /health can say "loading".
+#pragma once
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/server_config.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace citadel {
+
+struct ServedModel;
+class RouteContext;
+
+class HttpServer {
+ public:
+  explicit HttpServer(ServerConfig config);
+  ~HttpServer();
+
+  // Binds the port (0 picks a free one); throws std::runtime_error if it cannot.
+  void bind();
+  int port() const { return port_; }
+  // Loads every configured model (health turns ready when all are loaded); throws on a bad model.
+  void load_models();
+  // Serves until stop(); returns when the listener has closed.
+  void serve();
+  // Refuses new requests (503), lets running ones finish within drain_timeout, then stops.
+  void drain_and_stop();
+  void stop();
+
+ private:
+  void register_routes();
+
+  ServerConfig config_;
+  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<RouteContext> ctx_;
+  int port_ = 0;
+};
+
+}  // namespace citadel

@@ -1,0 +1,74 @@
+#include "server/served_model.h"
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+
+#include "core/gguf.h"
+#include "engine/json_constraint.h"
+
+namespace citadel {
+namespace {
+
+// Used when a model ships no template (e.g. base models): ChatML, as llama.cpp falls back to.
+constexpr const char* kChatMlTemplate =
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + "
+    "'\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+}  // namespace
+
+std::unique_ptr<ServedModel> ServedModel::load(const ModelConfig& mc, const ServerConfig& sc) {
+  const auto start = std::chrono::steady_clock::now();
+  auto sm = std::make_unique<ServedModel>();
+  sm->id = mc.id;
+  sm->path = mc.path;
+  sm->model = Model::load(mc.path);
+  sm->tokenizer = Tokenizer::from_gguf(sm->model->gguf());
+  const std::string tmpl = sm->model->gguf().get_string("tokenizer.chat_template", "");
+  const std::string bos = sm->tokenizer->bos_id() >= 0 ? sm->tokenizer->token_text(sm->tokenizer->bos_id()) : "";
+  const std::string eos = sm->tokenizer->eos_id() >= 0 ? sm->tokenizer->token_text(sm->tokenizer->eos_id()) : "";
+  if (!tmpl.empty()) {
+    sm->chat_template = std::make_unique<ChatTemplate>(tmpl, bos, eos);
+  } else {
+    sm->chat_template = std::make_unique<ChatTemplate>(kChatMlTemplate, bos, eos);
+    sm->template_is_fallback = true;
+  }
+  sm->pieces = token_pieces(*sm->tokenizer);
+  EngineOptions eo;
+  eo.parallel = mc.parallel > 0 ? mc.parallel : sc.parallel;
+  eo.context = mc.context > 0 ? mc.context : sc.context;
+  eo.threads = sc.threads;
+  eo.max_queue = sc.max_queue;
+  eo.batch_tokens = sc.batch_tokens;
+  sm->engine = std::make_unique<Engine>(*sm->model, *sm->tokenizer, eo);
+  sm->embed_pool = std::make_unique<ThreadPool>(1);
+  sm->load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  sm->created = static_cast<int64_t>(std::time(nullptr));
+  return sm;
+}
+
+std::vector<float> ServedModel::embed(const std::vector<int32_t>& ids) {
+  const HParams& hp = model->hparams();
+  const int64_t n = static_cast<int64_t>(ids.size());
+  KvCache kv(hp, KvCache::blocks_for(n, 1));
+  const int32_t seq = kv.add_sequence();
+  kv.reserve(seq, n);
+  Batch batch;
+  for (int64_t i = 0; i < n; ++i) batch.add(ids[i], static_cast<int32_t>(i), seq, false);
+  std::vector<float> hidden(static_cast<size_t>(n * hp.n_embd));
+  {
+    std::lock_guard<std::mutex> lock(embed_mu);
+    model->forward(batch, kv, *embed_pool, nullptr, hidden.data());
+  }
+  std::vector<float> mean(hp.n_embd, 0.0f);
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t i = 0; i < hp.n_embd; ++i) mean[i] += hidden[t * hp.n_embd + i] / static_cast<float>(n);
+  double norm = 0;
+  for (float v : mean) norm += static_cast<double>(v) * v;
+  norm = std::sqrt(norm);
+  if (norm > 0)
+    for (float& v : mean) v = static_cast<float>(v / norm);
+  return mean;
+}
+
+}  // namespace citadel

@@ -1,0 +1,109 @@
+#include "server/server_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+namespace citadel {
+namespace {
+
+template <typename T>
+void read(const YAML::Node& node, const char* key, T& out, const std::string& file) {
+  if (!node[key]) return;
+  try {
+    out = node[key].as<T>();
+  } catch (const YAML::Exception&) {
+    throw std::runtime_error("config '" + file + "': key '" + key + "' has the wrong type");
+  }
+}
+
+std::string model_id_from_path(const std::string& path) {
+  std::string name = path.substr(path.find_last_of('/') + 1);
+  if (name.size() > 5 && name.compare(name.size() - 5, 5, ".gguf") == 0) name.resize(name.size() - 5);
+  return name.empty() ? "model" : name;
+}
+
+}  // namespace
+
+void ServerConfig::load_yaml(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    throw std::runtime_error("cannot read config '" + path + "': " + e.what());
+  }
+  if (!root.IsMap()) throw std::runtime_error("config '" + path + "' must be a mapping of keys");
+  static const char* known[] = {"host", "port", "parallel", "context", "threads", "max_queue", "batch_tokens",
+                                "request_timeout", "drain_timeout", "max_body_bytes", "http_threads", "models"};
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    bool ok = false;
+    for (const char* k : known) ok = ok || key == k;
+    if (!ok) throw std::runtime_error("config '" + path + "': unknown key '" + key + "'");
+  }
+  read(root, "host", host, path);
+  read(root, "port", port, path);
+  read(root, "parallel", parallel, path);
+  read(root, "context", context, path);
+  read(root, "threads", threads, path);
+  read(root, "max_queue", max_queue, path);
+  read(root, "batch_tokens", batch_tokens, path);
+  read(root, "request_timeout", request_timeout, path);
+  read(root, "drain_timeout", drain_timeout, path);
+  read(root, "max_body_bytes", max_body_bytes, path);
+  read(root, "http_threads", http_threads, path);
+  if (const YAML::Node list = root["models"]) {
+    if (!list.IsSequence()) throw std::runtime_error("config '" + path + "': 'models' must be a list");
+    for (const auto& m : list) {
+      ModelConfig mc;
+      read(m, "id", mc.id, path);
+      read(m, "path", mc.path, path);
+      read(m, "parallel", mc.parallel, path);
+      read(m, "context", mc.context, path);
+      if (mc.path.empty()) throw std::runtime_error("config '" + path + "': every model needs a 'path'");
+      models.push_back(mc);
+    }
+  }
+}
+
+void ServerConfig::load_env() {
+  auto env = [](const char* name) -> const char* {
+    const char* v = std::getenv(name);
+    return v && *v ? v : nullptr;
+  };
+  auto to_int = [](const char* name, const char* v) {
+    char* end = nullptr;
+    long long x = std::strtoll(v, &end, 10);
+    if (!end || *end) throw std::invalid_argument(std::string(name) + "='" + v + "' is not an integer");
+    return x;
+  };
+  if (auto v = env("CITADEL_HOST")) host = v;
+  if (auto v = env("CITADEL_PORT")) port = static_cast<int>(to_int("CITADEL_PORT", v));
+  if (auto v = env("CITADEL_PARALLEL")) parallel = static_cast<int32_t>(to_int("CITADEL_PARALLEL", v));
+  if (auto v = env("CITADEL_CONTEXT")) context = to_int("CITADEL_CONTEXT", v);
+  if (auto v = env("CITADEL_THREADS")) threads = static_cast<int32_t>(to_int("CITADEL_THREADS", v));
+  if (auto v = env("CITADEL_MAX_QUEUE")) max_queue = static_cast<int32_t>(to_int("CITADEL_MAX_QUEUE", v));
+  if (auto v = env("CITADEL_REQUEST_TIMEOUT")) request_timeout = static_cast<double>(to_int("CITADEL_REQUEST_TIMEOUT", v));
+  if (auto v = env("CITADEL_MODEL")) {
+    models.clear();
+    models.push_back({"", v, 0, 0});
+  }
+}
+
+void ServerConfig::validate() {
+  if (port < 0 || port > 65535) throw std::invalid_argument("port " + std::to_string(port) + " is out of range");
+  if (parallel < 1 || parallel > 1024) throw std::invalid_argument("parallel must be 1..1024");
+  if (context < 0) throw std::invalid_argument("context must be >= 0");
+  if (max_queue < 0) throw std::invalid_argument("max_queue must be >= 0");
+  if (batch_tokens < 1) throw std::invalid_argument("batch_tokens must be >= 1");
+  if (request_timeout <= 0) throw std::invalid_argument("request_timeout must be > 0");
+  if (http_threads < 2) throw std::invalid_argument("http_threads must be >= 2");
+  for (auto& m : models) {
+    if (m.id.empty()) m.id = model_id_from_path(m.path);
+    for (const auto& other : models)
+      if (&other != &m && other.id == m.id) throw std::invalid_argument("two models share the id '" + m.id + "'");
+  }
+}
+
+}  // namespace citadel

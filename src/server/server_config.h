@@ -1,0 +1,40 @@
+// Server settings from, in increasing precedence: defaults, a YAML config file, environment
+// variables (CITADEL_*), command-line flags. See docs/serving.md for every key.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace citadel {
+
+struct ModelConfig {
+  std::string id;       // the name clients use ("model": "...")
+  std::string path;     // GGUF file
+  int32_t parallel = 0;  // 0: the server-wide value
+  int64_t context = 0;
+};
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int32_t parallel = 4;           // sequences per model decoded together
+  int64_t context = 0;            // positions per sequence (0: the model's own)
+  int32_t threads = 0;            // compute threads per model (0: all cores)
+  int32_t max_queue = 64;         // waiting requests per model before 503
+  int32_t batch_tokens = 256;     // tokens per forward pass
+  double request_timeout = 600;   // seconds
+  double drain_timeout = 30;      // seconds given to running requests on SIGTERM
+  size_t max_body_bytes = 4 << 20;
+  int32_t http_threads = 64;      // concurrent connections served
+  std::vector<ModelConfig> models;
+
+  // Reads a YAML file; throws std::runtime_error naming the file and the bad key.
+  void load_yaml(const std::string& path);
+  // Applies CITADEL_HOST, CITADEL_PORT, CITADEL_MODEL, CITADEL_PARALLEL, CITADEL_CONTEXT,
+  // CITADEL_THREADS, CITADEL_MAX_QUEUE, CITADEL_REQUEST_TIMEOUT.
+  void load_env();
+  // Checks ranges; fills model ids from file names. Throws std::invalid_argument.
+  void validate();
+};
+
+}  // namespace citadel

@@ -1,0 +1,85 @@
+// citadel serve: the HTTP server (OpenAI-compatible API, /generate, chat page).
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "server/http_server.h"
+#include "tools/tool.h"
+#include "tools/tool_support.h"
+
+namespace citadel {
+namespace {
+
+HttpServer* g_server = nullptr;
+volatile std::sig_atomic_t g_signal = 0;
+
+int run_serve(int argc, char** argv) {
+  CLI::App app{"Serve models over HTTP: OpenAI-compatible /v1/chat/completions, /v1/completions,\n"
+               "/v1/embeddings, /v1/models, the simple POST /generate, /tokenize, /detokenize, /health,\n"
+               "and a chat page at /. Settings: defaults < --config file < CITADEL_* environment < flags.",
+               "citadel serve"};
+  std::string config_path, model_path, model_id;
+  ServerConfig flags;
+  app.add_option("--config", config_path, "YAML config file (see docs/serving.md)");
+  app.add_option("-m,--model", model_path, "GGUF model file (default: the bundled demo model)");
+  app.add_option("--model-id", model_id, "id clients use for --model (default: its file name)");
+  auto* host = app.add_option("--host", flags.host, "address to listen on")->capture_default_str();
+  auto* port = app.add_option("--port", flags.port, "port (0: any free port)")->capture_default_str();
+  auto* parallel = app.add_option("--parallel", flags.parallel, "sequences decoded together per model")->capture_default_str();
+  auto* context = app.add_option("-c,--context", flags.context, "positions per sequence (default: the model's)");
+  auto* threads = app.add_option("-t,--threads", flags.threads, "compute threads (default: all cores)");
+  auto* queue = app.add_option("--max-queue", flags.max_queue, "waiting requests before 503")->capture_default_str();
+  auto* timeout = app.add_option("--request-timeout", flags.request_timeout, "seconds per request")->capture_default_str();
+  auto* body = app.add_option("--max-body-bytes", flags.max_body_bytes, "request body limit (413 above)")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  ServerConfig config;
+  if (!config_path.empty()) config.load_yaml(config_path);
+  config.load_env();
+  if (*host) config.host = flags.host;
+  if (*port) config.port = flags.port;
+  if (*parallel) config.parallel = flags.parallel;
+  if (*context) config.context = flags.context;
+  if (*threads) config.threads = flags.threads;
+  if (*queue) config.max_queue = flags.max_queue;
+  if (*timeout) config.request_timeout = flags.request_timeout;
+  if (*body) config.max_body_bytes = flags.max_body_bytes;
+  if (!model_path.empty()) config.models = {{model_id, model_path, 0, 0}};
+  if (config.models.empty()) config.models = {{model_id, default_model_path(), 0, 0}};
+  config.validate();
+
+  HttpServer server(config);
+  server.bind();
+  g_server = &server;
+  std::signal(SIGTERM, [](int s) { g_signal = s; });
+  std::signal(SIGINT, [](int s) { g_signal = s; });
+  std::signal(SIGPIPE, SIG_IGN);
+  std::fprintf(stderr, "citadel: listening on http://%s:%d (loading %zu model%s)\n", config.host.c_str(), server.port(),
+               config.models.size(), config.models.size() == 1 ? "" : "s");
+
+  std::thread http([&] { server.serve(); });
+  int rc = 0;
+  try {
+    server.load_models();
+    for (const auto& m : config.models) std::fprintf(stderr, "citadel: model '%s' ready (%s)\n", m.id.c_str(), m.path.c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "citadel serve: error: %s\n", e.what());
+    server.stop();
+    http.join();
+    return 1;
+  }
+  // Signals only set a flag; this thread does the draining.
+  while (!g_signal) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::fprintf(stderr, "citadel: signal %d, draining\n", static_cast<int>(g_signal));
+  server.drain_and_stop();
+  http.join();
+  g_server = nullptr;
+  std::fprintf(stderr, "citadel: stopped\n");
+  return rc;
+}
+
+const ToolRegistration reg{"serve", "run the HTTP server (OpenAI-compatible API)", run_serve};
+
+}  // namespace
+}  // namespace citadel
