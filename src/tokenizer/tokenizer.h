@@ -28,13 +28,15 @@ class Tokenizer {
   //   add_eos_token); BOS is never doubled when parse_special finds one at the start of `text`.
   // parse_special: recognise control-token texts like "<|im_end|>" in `text` (templates only).
   //   User-defined added tokens (e.g. Qwen's "<think>") are recognised either way, as in HF.
-  // Any bytes are accepted; invalid UTF-8 is kept byte for byte (byte tokens), never dropped.
+  // Any bytes are accepted: invalid UTF-8 becomes byte tokens (a byte the vocabulary cannot spell
+  // at all, like 0xFF in Falcon's, is dropped, as Hugging Face does). A tokenizer.json NFC
+  // normalizer (Qwen) is applied first.
   virtual std::vector<int32_t> encode(std::string_view text, bool add_bos, bool parse_special = false) const = 0;
   // The bytes a token stands for (may be part of a UTF-8 character; control tokens give their text).
   virtual std::string token_to_piece(int32_t id) const = 0;
   // The text of `ids`. Control tokens (BOS, EOS, <|im_start|>, ...) are left out unless
   // render_special; the space SentencePiece puts before the text is removed, so that
-  // decode(encode(t, false)) == t.
+  // decode(encode(t, false)) == t (for NFC text where the vocabulary normalizes).
   std::string decode(const std::vector<int32_t>& ids, bool render_special = false) const;
 
   virtual int32_t n_vocab() const = 0;
@@ -44,7 +46,8 @@ class Tokenizer {
   virtual std::vector<int32_t> end_of_generation_ids() const = 0;
   virtual bool is_control(int32_t id) const = 0;
   virtual bool adds_bos() const = 0;
-  // True when encode puts a space before text at the start or after a special token (SentencePiece).
+  // True when encode puts a space before the text at the start of the input (SentencePiece);
+  // decode removes it again. A streaming caller strips it from the first piece itself.
   virtual bool adds_space_prefix() const = 0;
   virtual std::string model_name() const = 0;  // "llama" (SPM) or "gpt2" (BPE)
   virtual std::string pre_tokenizer_name() const = 0;  // "llama3", "qwen2", "tokenizer.json", ...
@@ -62,7 +65,7 @@ class Tokenizer {
 // until the bytes that finish it arrive.
 class Utf8StreamDecoder {
  public:
-  std::string push(const std::string& piece);  // complete characters so far
+  std::string push(const std::string& piece);  // complete characters so far (bad bytes as U+FFFD)
   std::string flush();                          // whatever is left (invalid bytes as U+FFFD)
 
  private:
