@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Server robustness with curl: config file, queue limit (503 + Retry-After), client disconnect
+# freeing the slot, oversized bodies (413), malformed JSON (400), SIGTERM draining (exit 0).
+set -euo pipefail
+bin=${1:?usage: serve_robustness.sh CITADEL_BINARY}
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+root=$(repo_root)
+work=$(mktemp -d)
+trap 'stop_server; rm -rf "$work"' EXIT
+# A model slow enough that requests overlap: random weights of the llama-110m shape.
+model="$work/llama-110m-q4_0.gguf"
+"$bin" synth --shape llama-110m --type q4_0 "$model" >/dev/null
+fail() { echo "FAIL: $*"; [ -n "${SERVER_LOG:-}" ] && tail -20 "$SERVER_LOG"; exit 1; }
+passed=0
+ok() { echo "ok - $*"; passed=$((passed + 1)); }
+
+# A config file with one slot and a queue of one, so the third concurrent request is refused.
+cat >"$work/citadel.yaml" <<YAML
+parallel: 1
+max_queue: 1
+max_body_bytes: 10000
+models:
+  - id: tiny-stories
+    path: $model
+YAML
+start_server "$bin" --config "$work/citadel.yaml"
+url="http://127.0.0.1:$PORT"
+curl -sf "$url/v1/models" | grep -q '"tiny-stories"' || fail "config model id not listed"
+ok "models come from the YAML config"
+
+long='{"model":"tiny-stories","prompt":"Once upon a time","max_tokens":100000,"temperature":1,"stream":true}'
+curl -sN "$url/v1/completions" -d "$long" -o "$work/a.out" &
+a=$!
+sleep 0.3
+curl -sN "$url/v1/completions" -d "$long" -o "$work/b.out" &
+b=$!
+sleep 0.3
+code=$(curl -s -D "$work/c.headers" -o "$work/c.out" -w '%{http_code}' "$url/v1/completions" -d "$long")
+[ "$code" = 503 ] || fail "third request got $code, expected 503"
+grep -qi '^retry-after:' "$work/c.headers" || fail "503 without Retry-After"
+grep -q '"queue_full"' "$work/c.out" || fail "503 body is not an error object: $(cat "$work/c.out")"
+ok "a full queue answers 503 with Retry-After"
+
+# Dropping the clients frees the slot and the queue at once.
+kill "$a" "$b" 2>/dev/null || true
+wait "$a" "$b" 2>/dev/null || true
+for _ in $(seq 1 50); do
+  code=$(curl -s -o "$work/d.out" -w '%{http_code}' "$url/generate" -d '{"model":"tiny-stories","prompt":"Hi","max_tokens":4}')
+  [ "$code" = 200 ] && break
+  sleep 0.1
+done
+[ "$code" = 200 ] || fail "slot not freed after the clients disconnected (got $code)"
+ok "client disconnects free the slot"
+
+head -c 20000 /dev/zero | tr '\0' a >"$work/big"
+code=$(curl -s -o "$work/e.out" -w '%{http_code}' "$url/generate" --data-binary @"$work/big")
+[ "$code" = 413 ] || fail "oversized body got $code"
+grep -q '"error"' "$work/e.out" || fail "413 without an error object"
+ok "oversized body: 413 with an error object"
+
+code=$(curl -s -o "$work/f.out" -w '%{http_code}' "$url/v1/chat/completions" -d '{"messages": [')
+[ "$code" = 400 ] || fail "malformed JSON got $code"
+code=$(curl -s -o "$work/f.out" -w '%{http_code}' "$url/v1/chat/completions" -d '{"messages":[{"role":"user","content":"x"}],"max_tokens":"ten"}')
+[ "$code" = 400 ] && grep -q '"param":"max_tokens"' "$work/f.out" || fail "wrong type not reported by field: $(cat "$work/f.out")"
+ok "malformed JSON and wrong types: 400 naming the field"
+
+# SIGTERM while a request runs: it finishes, new requests are refused, the server exits 0.
+curl -sN "$url/v1/completions" -d '{"model":"tiny-stories","prompt":"Once upon a time","max_tokens":24,"temperature":0,"stream":true}' -o "$work/g.out" &
+g=$!
+sleep 0.2
+kill -TERM "$SERVER_PID"
+wait "$g" || true
+grep -q 'data: \[DONE\]' "$work/g.out" || fail "the running request did not finish during the drain"
+set +e
+wait "$SERVER_PID"
+rc=$?
+set -e
+SERVER_PID=""
+[ "$rc" = 0 ] || fail "server exit code $rc after SIGTERM"
+ok "SIGTERM drains running requests and exits 0"
+
+echo "$passed passed, 0 failed"
