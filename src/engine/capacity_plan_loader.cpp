@@ -1,7 +1,7 @@
 #include "engine/capacity_plan_loader.h"
 
 #include <algorithm>
-#include <cstring>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "core/gguf.h"
+#include "model/safetensors.h"
 
 namespace citadel {
 namespace fs = std::filesystem;
@@ -60,32 +61,22 @@ int64_t first_int(const json& j, std::initializer_list<const char*> keys, int64_
   return def;
 }
 
-// Tensors of every *.safetensors file in `dir`: the 8-byte header length, then a JSON header.
+// Tensors of the folder's safetensors (model/safetensors.h: shards, index file, bounds checks);
+// only the headers are parsed, the tensor bytes stay unread in the mapping.
 void read_safetensors(const fs::path& dir, ModelShape& s) {
+  bool any = false;
+  for (const auto& entry : fs::directory_iterator(dir)) any |= entry.path().extension() == ".safetensors";
+  if (!any) return;
+  const auto model = SafetensorsModel::open_dir(dir.string());
   std::map<std::string, uint64_t> bytes_by_type;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().extension() != ".safetensors") continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    uint64_t n = 0;
-    if (!in.read(reinterpret_cast<char*>(&n), 8) || n == 0 || n > (100u << 20) || n > entry.file_size())
-      throw std::runtime_error(entry.path().string() + ": not a safetensors file (bad header length)");
-    std::string header(n, '\0');
-    if (!in.read(header.data(), static_cast<std::streamsize>(n)))
-      throw std::runtime_error(entry.path().string() + ": truncated safetensors header");
-    const json h = json::parse(header, nullptr, false);
-    if (!h.is_object()) throw std::runtime_error(entry.path().string() + ": safetensors header is not JSON");
-    s.file_bytes += entry.file_size();
-    for (const auto& [name, info] : h.items()) {
-      if (name == "__metadata__") continue;
-      std::vector<int64_t> shape = info.value("shape", std::vector<int64_t>{});
-      WeightTensor t = classify_tensor(name, shape);
-      const auto offsets = info.value("data_offsets", std::vector<uint64_t>{0, 0});
-      t.stored_bytes = offsets.size() == 2 && offsets[1] > offsets[0] ? offsets[1] - offsets[0] : 0;
-      std::string dtype = info.value("dtype", "");
-      std::transform(dtype.begin(), dtype.end(), dtype.begin(), [](unsigned char c) { return std::tolower(c); });
-      if (t.role != WeightRole::Vector) bytes_by_type[dtype] += t.stored_bytes;
-      s.tensors.push_back(t);
-    }
+  for (const auto& f : model->files()) s.file_bytes += fs::file_size(f->path());
+  for (const SafetensorsTensor* st : model->tensors()) {
+    WeightTensor t = classify_tensor(st->name, st->shape);
+    t.stored_bytes = st->nbytes;
+    std::string dtype = st->dtype;
+    std::transform(dtype.begin(), dtype.end(), dtype.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (t.role != WeightRole::Vector) bytes_by_type[dtype] += t.stored_bytes;
+    s.tensors.push_back(t);
   }
   if (!s.tensors.empty()) s.stored_type = dominant_type(bytes_by_type);
 }
