@@ -61,6 +61,15 @@ ChatTemplateSource chat_template_from_config(const nlohmann::ordered_json& confi
   return out;
 }
 
+ChatTemplateSource chat_template_from_gguf(const GgufFile& gguf) {
+  ChatTemplateSource out;
+  out.source = gguf.get_string("tokenizer.chat_template");
+  if (out.source.empty()) throw std::runtime_error("'" + gguf.path() + "' has no tokenizer.chat_template");
+  out.bos_token = vocab_token(gguf, "tokenizer.ggml.bos_token_id");
+  out.eos_token = vocab_token(gguf, "tokenizer.ggml.eos_token_id");
+  return out;
+}
+
 ChatTemplateSource load_chat_template(const std::string& path, const std::string& name) {
   std::string head;
   {
@@ -70,15 +79,7 @@ ChatTemplateSource load_chat_template(const std::string& path, const std::string
     in.read(head.data(), 4);
     head.resize(static_cast<size_t>(in.gcount()));
   }
-  if (head == "GGUF") {
-    auto gguf = GgufFile::open(path);
-    ChatTemplateSource out;
-    out.source = gguf->get_string("tokenizer.chat_template");
-    if (out.source.empty()) throw std::runtime_error("'" + path + "' has no tokenizer.chat_template");
-    out.bos_token = vocab_token(*gguf, "tokenizer.ggml.bos_token_id");
-    out.eos_token = vocab_token(*gguf, "tokenizer.ggml.eos_token_id");
-    return out;
-  }
+  if (head == "GGUF") return chat_template_from_gguf(*GgufFile::open(path));
   std::string text = read_all(path);
   const bool json_name = path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
   if (json_name) {

@@ -19,6 +19,7 @@
 
 namespace citadel {
 
+class GgufFile;
 namespace jinja {
 class Template;
 }
@@ -37,6 +38,9 @@ struct ChatTemplateSource {
 // which `name` is taken. bos_token / eos_token may be strings or {"content": ...} objects.
 // Throws std::runtime_error when there is no such template.
 ChatTemplateSource chat_template_from_config(const nlohmann::ordered_json& config, const std::string& name = "default");
+// tokenizer.chat_template of an open GGUF, with BOS/EOS from its vocabulary (tokenizer.ggml.*).
+// Throws std::runtime_error when the file has no template.
+ChatTemplateSource chat_template_from_gguf(const GgufFile& gguf);
 // Loads from a GGUF file (tokenizer.chat_template; BOS/EOS from the vocabulary), a
 // tokenizer_config.json, or else a plain template file (.jinja).
 ChatTemplateSource load_chat_template(const std::string& path, const std::string& name = "default");
