@@ -75,7 +75,8 @@ uint32_t compose_pair(uint32_t a, uint32_t b) {
 // NFC of a run of valid UTF-8: decompose, order the marks, compose.
 void normalize_run(std::string_view run, std::string& out) {
   std::vector<uint32_t> cps;
-  for (size_t pos = 0; pos < run.size(); pos += utf8::valid_length_at(run, pos)) decompose(utf8::decode_at(run, pos), cps);
+  for (size_t pos = 0; pos < run.size(); pos += utf8::valid_length_at(run, pos))
+    decompose(utf8::decode_at(run, pos), cps);
   // Canonical order: a stable sort of each run of non-starters by combining class.
   for (size_t i = 0; i < cps.size();) {
     if (combining_class(cps[i]) == 0) {

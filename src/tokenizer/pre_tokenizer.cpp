@@ -41,7 +41,8 @@ int PreTokenizer::Pass::match_once(std::string_view text, size_t start, uint32_t
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   options |= PCRE2_NO_UTF_CHECK;  // split() only passes valid UTF-8 here
   int rc = pcre2_match(code, subject, text.size(), start, options, m.md, nullptr);
-  if (rc == PCRE2_ERROR_JIT_STACKLIMIT) rc = pcre2_match(code, subject, text.size(), start, options | PCRE2_NO_JIT, m.md, nullptr);
+  if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+    rc = pcre2_match(code, subject, text.size(), start, options | PCRE2_NO_JIT, m.md, nullptr);
   if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(rc, msg, sizeof msg);

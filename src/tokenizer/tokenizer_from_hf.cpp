@@ -161,7 +161,8 @@ void read_pre_tokenizer(const json& pre, BpeOptions& options) {
     if (string_member(pre, "replacement", std::string(metaspace::kSymbol)) != metaspace::kSymbol)
       throw FormatProblem("Metaspace with a replacement other than U+2581 is not supported");
     options.spaces_as_metaspace = true;
-    const std::string scheme = string_member(pre, "prepend_scheme", bool_member(pre, "add_prefix_space", true) ? "always" : "never");
+    const bool legacy_prefix = bool_member(pre, "add_prefix_space", true);  // before prepend_scheme existed
+    const std::string scheme = string_member(pre, "prepend_scheme", legacy_prefix ? "always" : "never");
     options.prefix_space = scheme == "never" ? PrefixSpace::kNever
                            : scheme == "first" ? PrefixSpace::kFirst
                                                : PrefixSpace::kAlways;
@@ -262,10 +263,11 @@ std::unique_ptr<Tokenizer> build(const json& root, const json* config) {
   options.pre_name = "tokenizer.json";
   if (const json* norm = member(root, "normalizer")) read_normalizer(*norm, options);
   if (const json* pre = member(root, "pre_tokenizer")) read_pre_tokenizer(*pre, options);
-  if (const json* decoder = member(root, "decoder"); decoder && decoder->dump().find("\"ByteLevel\"") != std::string::npos)
-    options.byte_level = true;
+  const json* decoder = member(root, "decoder");
+  if (decoder && decoder->dump().find("\"ByteLevel\"") != std::string::npos) options.byte_level = true;
 
-  if (!string_member(*model, "continuing_subword_prefix").empty() || !string_member(*model, "end_of_word_suffix").empty())
+  if (!string_member(*model, "continuing_subword_prefix").empty() ||
+      !string_member(*model, "end_of_word_suffix").empty())
     throw FormatProblem("BPE with continuing_subword_prefix / end_of_word_suffix is not supported");
   const std::string unk = string_member(*model, "unk_token");
   if (!unk.empty()) vocab.unk = vocab.find(unk);

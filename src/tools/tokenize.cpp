@@ -49,14 +49,17 @@ int run_tokenize(int argc, char** argv) {
   CLI::App app{"Turn text into token ids. Text comes from stdin (byte for byte) unless --text is given."};
   std::string model, tokenizer_json, text;
   bool no_bos = false, as_json = false, as_jsonl = false, parse_special = false;
-  auto* model_opt = app.add_option("--model,-m", model, "GGUF file (a vocabulary-only GGUF is fine; default: the bundled model)");
-  auto* tok_opt = app.add_option("--tokenizer", tokenizer_json, "Hugging Face tokenizer.json (tokenizer_config.json beside it is read too)");
+  auto* model_opt =
+      app.add_option("--model,-m", model, "GGUF file (a vocabulary-only GGUF is fine; default: the bundled model)");
+  auto* tok_opt = app.add_option("--tokenizer", tokenizer_json,
+                                 "Hugging Face tokenizer.json (tokenizer_config.json beside it is read too)");
   model_opt->excludes(tok_opt);
   auto* text_opt = app.add_option("--text,-t", text, "text to tokenize instead of stdin");
   app.add_flag("--no-bos", no_bos, "do not add BOS (or EOS) even where the vocabulary asks for it");
   app.add_flag("--parse-special", parse_special, "turn control-token texts such as <|im_end|> into their tokens");
   auto* json_opt = app.add_flag("--json", as_json, R"(print {"ids":[...],"pieces":[...]})");
-  auto* jsonl_opt = app.add_flag("--jsonl", as_jsonl, "batch: one JSON string per stdin line, one JSON array of ids per output line");
+  auto* jsonl_opt = app.add_flag("--jsonl", as_jsonl,
+                                 "batch: one JSON string per stdin line, one JSON array of ids per output line");
   json_opt->excludes(jsonl_opt);
   jsonl_opt->excludes(text_opt);
   try {
