@@ -136,10 +136,12 @@ float dot_q8_0(const void* w, const void* x, int64_t n) {
     return dot_ss(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs)), qx);
   }, kNoMin);
 }
+// Q4_0 and Q5_0 are read as unsigned levels with a min of -8d (-16d): one maddubs, no sign
+// fix-ups, and the offset comes from the activation block sums.
 float dot_q4_0(const void* w, const void* x, int64_t n) {
   return dot_legacy<BlockQ4_0>(w, x, n, [](const BlockQ4_0& blk, __m256i qx) {
-    return dot_ss(_mm256_sub_epi8(nibbles32(blk.qs), _mm256_set1_epi8(8)), qx);
-  }, kNoMin);
+    return dot_us(nibbles32(blk.qs), qx);
+  }, [](const BlockQ4_0& blk) { return -8.0f * half(blk.d); });
 }
 float dot_q4_1(const void* w, const void* x, int64_t n) {
   return dot_legacy<BlockQ4_1>(w, x, n, [](const BlockQ4_1& blk, __m256i qx) {
@@ -148,9 +150,8 @@ float dot_q4_1(const void* w, const void* x, int64_t n) {
 }
 float dot_q5_0(const void* w, const void* x, int64_t n) {
   return dot_legacy<BlockQ5_0>(w, x, n, [](const BlockQ5_0& blk, __m256i qx) {
-    const __m256i q = _mm256_or_si256(nibbles32(blk.qs), bit5_bytes(blk.qh));
-    return dot_ss(_mm256_sub_epi8(q, _mm256_set1_epi8(16)), qx);
-  }, kNoMin);
+    return dot_us(_mm256_or_si256(nibbles32(blk.qs), bit5_bytes(blk.qh)), qx);
+  }, [](const BlockQ5_0& blk) { return -16.0f * half(blk.d); });
 }
 float dot_q5_1(const void* w, const void* x, int64_t n) {
   return dot_legacy<BlockQ5_1>(w, x, n, [](const BlockQ5_1& blk, __m256i qx) {
@@ -257,38 +258,48 @@ float dot_q6_k(const void* w, const void* x, int64_t n) {
 template <int R, int G, bool kSigned>
 void tile_pass(const uint8_t* const* wq, size_t wq_stride, const float* const* wd, const ActQ8_0x8* const* xg,
                int64_t nb, float* y, int64_t y_stride) {
+  // Fully unrolled (R, G and the 8 words are compile-time), so every array lives in registers.
   __m256 acc[R][G];
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
     for (int g = 0; g < G; ++g) acc[r][g] = _mm256_setzero_ps();
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t b = 0; b < nb; ++b) {
     __m256i sum[R][G];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) sum[r][g] = _mm256_setzero_si256();
+#pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) {
       __m256i xv[G];
+#pragma GCC unroll 4
       for (int g = 0; g < G; ++g) xv[g] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xg[g][b].qs + 32 * j));
+#pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         int32_t word;
         std::memcpy(&word, wq[r] + b * wq_stride + 4 * j, 4);
         const __m256i wb = _mm256_set1_epi32(word);
         if constexpr (kSigned) {
           const __m256i wa = _mm256_sign_epi8(wb, wb);
-          for (int g = 0; g < G; ++g) {
-            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(wa, _mm256_sign_epi8(xv[g], wb)), ones);
-            sum[r][g] = j ? _mm256_add_epi32(sum[r][g], p) : p;
-          }
+#pragma GCC unroll 4
+          for (int g = 0; g < G; ++g)
+            sum[r][g] = _mm256_add_epi32(
+                sum[r][g], _mm256_madd_epi16(_mm256_maddubs_epi16(wa, _mm256_sign_epi8(xv[g], wb)), ones));
         } else {
-          for (int g = 0; g < G; ++g) {
-            const __m256i p = _mm256_maddubs_epi16(wb, xv[g]);
-            sum[r][g] = j ? _mm256_add_epi16(sum[r][g], p) : p;
-          }
+#pragma GCC unroll 4
+          for (int g = 0; g < G; ++g) sum[r][g] = _mm256_add_epi16(sum[r][g], _mm256_maddubs_epi16(wb, xv[g]));
         }
       }
     }
+#pragma GCC unroll 4
     for (int g = 0; g < G; ++g) {
       const __m256 dx = _mm256_loadu_ps(xg[g][b].d);
       __m256i offset = _mm256_setzero_si256();
       if constexpr (!kSigned)
         offset = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xg[g][b].sum)), 3);
+#pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         __m256i isum = sum[r][g];
         if constexpr (!kSigned) isum = _mm256_sub_epi32(_mm256_madd_epi16(isum, ones), offset);
