@@ -104,7 +104,9 @@ void SafetensorsFile::parse_all() {
   const uint8_t* body = data_ + 8 + header_len;
   const uint64_t body_size = size_ - 8 - header_len;
 
-  for (const auto& [name, entry] : header.items()) {
+  for (const auto& item : header.items()) {
+    const std::string& name = item.key();  // not a structured binding: lambdas below capture it
+    const json& entry = item.value();
     if (name == "__metadata__") {
       if (!entry.is_object()) throw fail("__metadata__ is not an object");
       for (const auto& [k, v] : entry.items()) {
