@@ -192,7 +192,7 @@ TEST(PlanTool, ResidentMemoryOfGenerateLlama110m) {
   int status = -1;
   test::run_command(test::citadel_binary() + " synth --shape llama-110m --type q8_0 " + path + " -t 2 >/dev/null 2>&1", &status);
   if (status != 0) GTEST_SKIP() << "citadel synth is not available";
-  expect_rss_close(path, 160);
+  expect_rss_close(path, 128);
   std::remove(path.c_str());
 }
 
