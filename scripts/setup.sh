@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang
   nlohmann-json3-dev libcli11-dev libpcre2-dev libssl-dev libsqlite3-dev
   libcpp-httplib-dev libyaml-cpp-dev libhiredis-dev libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs npm python3 curl
+  nodejs npm python3 curl chromium
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -182,9 +182,11 @@ ojson chat_messages(const json& body) {
     } else if (m.contains("content") && !m["content"].is_string() && !m["content"].is_null()) {
       throw invalid_field(where + ".content", "must be a string, an array of text parts, or null");
     }
-    if (!msg.contains("content")) msg["content"] = nullptr;
-    if (msg["content"].is_null() && !m.contains("tool_calls") && m["role"] != "assistant")
+    const bool no_content = !msg.contains("content") || msg["content"].is_null();
+    if (no_content && !m.contains("tool_calls") && m["role"] != "assistant")
       throw invalid_field(where + ".content", "is required");
+    // Assistant turns that only call tools arrive with null content; templates expect a string.
+    if (no_content) msg["content"] = "";
     out.push_back(std::move(msg));
   }
   return out;

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The built-in chat page in headless Chromium: type a question, see the answer stream in.
+set -euo pipefail
+bin=${1:?usage: chat_page.sh CITADEL_BINARY}
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+root=$(repo_root)
+browser=$(command -v chromium || command -v chromium-browser || true)
+[ -n "$browser" ] || { echo "SKIP: chromium is not installed (scripts/setup.sh installs it)"; exit 77; }
+[ -d "$here/node_modules/puppeteer-core" ] || { echo "SKIP: run 'npm ci --prefix tests/e2e'"; exit 77; }
+start_server "$bin" --model "$root/models/stories260K.gguf"
+trap stop_server EXIT
+CITADEL_URL="http://127.0.0.1:$PORT" CHROMIUM="$browser" SCREENSHOT="${CHAT_PAGE_SCREENSHOT:-}" node "$here/chat_page.mjs"
