@@ -6,6 +6,7 @@
 
 #include "engine/json_constraint.h"
 #include "server/api_error.h"
+#include "server/metrics_routes.h"
 #include "server/json_fields.h"
 #include "server/route_context.h"
 #include "server/tool_calls.h"
@@ -113,6 +114,7 @@ Choice collect(RequestStream& s) {
     if (ev.token >= 0) c.tokens.push_back(std::move(ev));
   }
   c.result = s.result();
+  observe_generation(c.result);
   return c;
 }
 
@@ -260,6 +262,7 @@ void stream_sse(httplib::Response& res, RouteContext& ctx, std::vector<std::shar
             done[i] = true;
             ++n_done;
             const GenerationResult& r = streams[i]->result();
+            observe_generation(r);
             prompt_tokens = r.prompt_tokens;
             cached = r.cached_prompt_tokens;
             completion_tokens += r.completion_tokens;

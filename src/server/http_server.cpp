@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "server/api_error.h"
+#include "server/metrics_routes.h"
 #include "server/route_context.h"
 
 namespace citadel {
@@ -12,11 +13,17 @@ namespace citadel {
 ServedModel& RouteContext::model_for(const nlohmann::json& body) const {
   if (!ready) throw ApiError(503, "the models are still loading", "", "loading");
   auto it = body.find("model");
-  if (it == body.end() || it->is_null() || (it->is_string() && it->get<std::string>().empty())) return *models.front();
+  if (it == body.end() || it->is_null() || (it->is_string() && it->get<std::string>().empty())) {
+    current_request().model = models.front()->id;
+    return *models.front();
+  }
   if (!it->is_string()) throw invalid_field("model", "must be a string");
   const std::string id = it->get<std::string>();
-  for (const auto& m : models)
-    if (m->id == id) return *m;
+  for (const auto& m : models) {
+    if (m->id != id) continue;
+    current_request().model = m->id;  // the metrics and log label
+    return *m;
+  }
   throw ApiError(404, "the model '" + id + "' does not exist", "model", "model_not_found");
 }
 
@@ -57,7 +64,10 @@ void HttpServer::register_routes() {
     if (res.status == 405) message = "method not allowed";
     res.set_content(ApiError(res.status, message).body().dump(), "application/json");
   });
+  // Every answered request is counted, timed and (with --log-format json) logged under its request id.
+  http_->set_logger([&ctx](const httplib::Request& req, const httplib::Response& res) { end_request(ctx, req, res); });
   http_->set_pre_routing_handler([&ctx](const httplib::Request& req, httplib::Response& res) {
+    begin_request(req, res);
     if (ctx.draining && req.method == "POST") {
       res.status = 503;
       res.set_header("Retry-After", "5");
@@ -69,6 +79,7 @@ void HttpServer::register_routes() {
   });
   register_completion_routes(*http_, ctx);
   register_utility_routes(*http_, ctx);
+  register_metrics_routes(*http_, ctx);
 }
 
 void HttpServer::bind() {

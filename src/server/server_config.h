@@ -26,12 +26,14 @@ struct ServerConfig {
   double drain_timeout = 30;      // seconds given to running requests on SIGTERM
   size_t max_body_bytes = 4 << 20;
   int32_t http_threads = 64;      // concurrent connections served
+  std::string metrics_key;        // non-empty: GET /metrics needs "Authorization: Bearer <key>"
+  std::string log_format = "text";  // "json": one JSON line per request on stderr
   std::vector<ModelConfig> models;
 
   // Reads a YAML file; throws std::runtime_error naming the file and the bad key.
   void load_yaml(const std::string& path);
   // Applies CITADEL_HOST, CITADEL_PORT, CITADEL_MODEL, CITADEL_PARALLEL, CITADEL_CONTEXT,
-  // CITADEL_THREADS, CITADEL_MAX_QUEUE, CITADEL_REQUEST_TIMEOUT.
+  // CITADEL_THREADS, CITADEL_MAX_QUEUE, CITADEL_REQUEST_TIMEOUT, CITADEL_METRICS_KEY.
   void load_env();
   // Checks ranges; fills model ids from file names. Throws std::invalid_argument.
   void validate();

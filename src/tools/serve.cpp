@@ -32,6 +32,9 @@ int run_serve(int argc, char** argv) {
   auto* queue = app.add_option("--max-queue", flags.max_queue, "waiting requests before 503")->capture_default_str();
   auto* timeout = app.add_option("--request-timeout", flags.request_timeout, "seconds per request")->capture_default_str();
   auto* body = app.add_option("--max-body-bytes", flags.max_body_bytes, "request body limit (413 above)")->capture_default_str();
+  auto* metrics_key = app.add_option("--metrics-key", flags.metrics_key, "require Authorization: Bearer <key> on GET /metrics");
+  auto* log_format = app.add_option("--log-format", flags.log_format, "request logs on stderr: text (none) or json (one line per request)")
+                         ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   ServerConfig config;
@@ -45,6 +48,8 @@ int run_serve(int argc, char** argv) {
   if (*queue) config.max_queue = flags.max_queue;
   if (*timeout) config.request_timeout = flags.request_timeout;
   if (*body) config.max_body_bytes = flags.max_body_bytes;
+  if (*metrics_key) config.metrics_key = flags.metrics_key;
+  if (*log_format) config.log_format = flags.log_format;
   if (!model_path.empty()) config.models = {{model_id, model_path, 0, 0}};
   if (config.models.empty()) config.models = {{model_id, default_model_path(), 0, 0}};
   config.validate();
