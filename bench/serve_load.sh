@@ -6,7 +6,7 @@ set -euo pipefail
 bin=${1:-build/citadel}
 threads=${2:-2}
 here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../tests/e2e/lib.sh"
+source "$here/../tests/e2e/lib.bash"
 work=$(mktemp -d)
 trap 'stop_server; [ -n "${LLAMA_PID:-}" ] && kill $LLAMA_PID 2>/dev/null; rm -rf "$work"' EXIT
 model="$work/llama-110m-q8_0.gguf"

@@ -3,7 +3,7 @@
 set -euo pipefail
 bin=${1:?usage: chat_page.sh CITADEL_BINARY}
 here=$(cd "$(dirname "$0")" && pwd)
-source "$here/lib.sh"
+source "$here/lib.bash"
 root=$(repo_root)
 browser=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$browser" ] || { echo "SKIP: chromium is not installed (scripts/setup.sh installs it)"; exit 77; }

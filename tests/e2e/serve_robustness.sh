@@ -4,7 +4,7 @@
 set -euo pipefail
 bin=${1:?usage: serve_robustness.sh CITADEL_BINARY}
 here=$(cd "$(dirname "$0")" && pwd)
-source "$here/lib.sh"
+source "$here/lib.bash"
 root=$(repo_root)
 work=$(mktemp -d)
 trap 'stop_server; rm -rf "$work"' EXIT

@@ -84,9 +84,11 @@ TEST_F(EngineTest, ConcurrentRequestsAreIndependent) {
     // EOS may end a story early: the engine then stops exactly where the generator did.
     EXPECT_EQ(ids, want[i]) << prompts[i];
   }
+  // Streams end before the engine's step bookkeeping: drain waits for it.
+  EXPECT_TRUE(engine.drain(std::chrono::seconds(5)));
   EngineStats st = engine.stats();
   EXPECT_EQ(st.running, 0);
-  EXPECT_EQ(st.kv_blocks_used > 0, true);  // the prefix cache keeps finished prompts' full blocks
+  EXPECT_GT(st.kv_blocks_used, 0);  // the prefix cache keeps finished prompts' full blocks
 }
 
 TEST_F(EngineTest, PrefixCacheReusesBlocksWithoutChangingOutput) {

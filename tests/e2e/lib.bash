@@ -1,5 +1,5 @@
 # Shared helpers of the end-to-end scripts: a free port, starting citadel serve, waiting for health.
-# Usage: source lib.sh; start_server CITADEL_BINARY [serve flags...]; ...; stop_server
+# Usage: source lib.bash; start_server CITADEL_BINARY [serve flags...]; ...; stop_server
 repo_root() { cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
