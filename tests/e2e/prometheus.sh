@@ -4,7 +4,7 @@
 set -euo pipefail
 bin=${1:?usage: prometheus.sh CITADEL_BINARY}
 here=$(cd "$(dirname "$0")" && pwd)
-source "$here/lib.sh"
+source "$here/lib.bash"
 root=$(repo_root)
 command -v prometheus >/dev/null || { echo "SKIP: prometheus is not installed (apt-get install prometheus)"; exit 77; }
 model="${CITADEL_TEST_MODELS:-$root/../shared/models}/stories260K/stories260K-f32.gguf"

@@ -3,7 +3,7 @@
 set -euo pipefail
 bin=${1:?usage: prometheus_dashboard.sh CITADEL_BINARY}
 here=$(cd "$(dirname "$0")" && pwd)
-source "$here/lib.sh"
+source "$here/lib.bash"
 root=$(repo_root)
 model="${CITADEL_TEST_MODELS:-$root/../shared/models}/stories260K/stories260K-f32.gguf"
 [ -f "$model" ] || model="$root/models/stories260K.gguf"
