@@ -150,23 +150,23 @@ int run_bench(int argc, char** argv) {
     std::vector<float> logits(vocab);
     // Warm-up: page the weights in and let the threads settle.
     time_decode(m, random_tokens(2, vocab, 1), pool, logits);
-    if (prompt_tokens > 0) {
+    // Runs `time_run` `repeat` times on fresh random tokens; records tokens/s under `key`.
+    auto measure = [&](const char* key, int n_tokens, auto time_run, uint64_t seed) {
       std::vector<double> tps;
       for (int r = 0; r < repeat; ++r)
-        tps.push_back(prompt_tokens / time_prefill(m, random_tokens(prompt_tokens, vocab, 100 + r), pool, logits));
+        tps.push_back(n_tokens / time_run(m, random_tokens(n_tokens, vocab, seed + r), pool, logits));
       const Stats s = stats(tps);
+      out[std::string(key) + "_tokens_per_second"] = s.median;
+      out[key] = to_json(s);
+      return s;
+    };
+    if (prompt_tokens > 0) {
       out["prompt_tokens"] = prompt_tokens;
-      out["prefill_tokens_per_second"] = s.median;
-      out["prefill"] = to_json(s);
+      measure("prefill", prompt_tokens, time_prefill, 100);
     }
     if (gen_tokens > 0) {
-      std::vector<double> tps;
-      for (int r = 0; r < repeat; ++r)
-        tps.push_back(gen_tokens / time_decode(m, random_tokens(gen_tokens, vocab, 200 + r), pool, logits));
-      const Stats s = stats(tps);
       out["gen_tokens"] = gen_tokens;
-      out["decode_tokens_per_second"] = s.median;
-      out["decode"] = to_json(s);
+      const Stats s = measure("decode", gen_tokens, time_decode, 200);
       out["decode_gb_per_second"] = s.median * bytes / 1e9;
       if (machine_gbs > 0) out["decode_bandwidth_fraction"] = s.median * bytes / 1e9 / machine_gbs;
     }
