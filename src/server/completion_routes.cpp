@@ -118,6 +118,12 @@ Choice collect(RequestStream& s) {
   return c;
 }
 
+std::vector<Choice> collect_all(const std::vector<std::shared_ptr<RequestStream>>& streams) {
+  std::vector<Choice> choices;
+  for (const auto& s : streams) choices.push_back(collect(*s));
+  return choices;
+}
+
 std::string finish_reason(const GenerationResult& r) {
   if (r.reason == FinishReason::Error) throw ApiError(500, "generation failed: " + r.error);
   return r.reason == FinishReason::Stop ? "stop" : "length";
@@ -126,6 +132,14 @@ std::string finish_reason(const GenerationResult& r) {
 json usage_json(int32_t prompt, int32_t completion, int32_t cached) {
   return {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion},
           {"prompt_tokens_details", {{"cached_tokens", cached}}}};
+}
+
+// Usage of n choices of one prompt: the prompt counts once, completions add up.
+json usage_of(const std::vector<Choice>& choices) {
+  int32_t completion = 0;
+  for (const auto& c : choices) completion += c.result.completion_tokens;
+  const GenerationResult& first = choices.front().result;
+  return usage_json(first.prompt_tokens, completion, first.cached_prompt_tokens);
 }
 
 json bytes_of(const std::string& s) {
@@ -296,13 +310,10 @@ void handle_chat(RouteContext& ctx, const httplib::Request& req, httplib::Respon
   auto streams = submit_all(m, spec, "messages");
 
   if (!spec.stream) {
+    const std::vector<Choice> collected = collect_all(streams);
     json choices = json::array();
-    int32_t completion = 0;
-    GenerationResult first;
-    for (size_t i = 0; i < streams.size(); ++i) {
-      Choice c = collect(*streams[i]);
-      if (i == 0) first = c.result;
-      completion += c.result.completion_tokens;
+    for (size_t i = 0; i < collected.size(); ++i) {
+      const Choice& c = collected[i];
       std::string reason = finish_reason(c.result);
       json message = {{"role", "assistant"}, {"content", c.text}};
       if (spec.has_tools) {
@@ -321,8 +332,7 @@ void handle_chat(RouteContext& ctx, const httplib::Request& req, httplib::Respon
                          {"logprobs", spec.logprobs ? chat_logprobs(c.tokens, *m.tokenizer) : json(nullptr)}, {"finish_reason", reason}});
     }
     json out = {{"id", id}, {"object", "chat.completion"}, {"created", created}, {"model", m.id},
-                {"choices", choices}, {"usage", usage_json(first.prompt_tokens, completion, first.cached_prompt_tokens)},
-                {"system_fingerprint", "citadel"}};
+                {"choices", choices}, {"usage", usage_of(collected)}, {"system_fingerprint", "citadel"}};
     res.set_content(dump(out), "application/json");
     return;
   }
@@ -402,19 +412,16 @@ void handle_completions(RouteContext& ctx, const httplib::Request& req, httplib:
   const int64_t created = now_unix();
   auto streams = submit_all(m, spec, "prompt");
   if (!spec.stream) {
+    const std::vector<Choice> collected = collect_all(streams);
     json choices = json::array();
-    int32_t completion = 0;
-    GenerationResult first;
-    for (size_t i = 0; i < streams.size(); ++i) {
-      Choice c = collect(*streams[i]);
-      if (i == 0) first = c.result;
-      completion += c.result.completion_tokens;
+    for (size_t i = 0; i < collected.size(); ++i) {
+      const Choice& c = collected[i];
       choices.push_back({{"index", i}, {"text", c.text},
                          {"logprobs", spec.logprobs ? completion_logprobs(c.tokens, *m.tokenizer) : json(nullptr)},
                          {"finish_reason", finish_reason(c.result)}});
     }
     res.set_content(dump({{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", m.id},
-                          {"choices", choices}, {"usage", usage_json(first.prompt_tokens, completion, first.cached_prompt_tokens)}}),
+                          {"choices", choices}, {"usage", usage_of(collected)}}),
                     "application/json");
     return;
   }
