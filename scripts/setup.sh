@@ -14,6 +14,9 @@ packages=(
 )
 missing=()
 for p in "${packages[@]}"; do
+  # Node.js may come from elsewhere (e.g. a NodeSource build that bundles npm and conflicts with
+  # Debian's npm package): a working command is enough.
+  case "$p" in nodejs|npm) command -v "${p/nodejs/node}" >/dev/null 2>&1 && continue ;; esac
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 if ((${#missing[@]})); then
