@@ -173,8 +173,9 @@ void end_request(const RouteContext& ctx, const httplib::Request& req, const htt
   const std::string endpoint = endpoint_label(req.path);
   // Only a model the server serves becomes a label value (a client could send any string).
   std::string model;
-  for (const auto& m : ctx.models)
-    if (ctx.ready && m->id == s.model) model = s.model;
+  if (s.active && ctx.ready)
+    for (const auto& m : ctx.models)
+      if (m->id == s.model) model = s.model;
   MetricsRegistry& reg = server_metrics();
   reg.counter_add("citadel_http_requests_total",
                   {{"endpoint", endpoint}, {"model", model}, {"status", std::to_string(res.status)}});

@@ -32,7 +32,7 @@ TEST(Metrics, UnlabelledCounterStartsAtZero) {
   const std::string out = m.render();
   EXPECT_TRUE(contains(out, "x_refusals_total 0\n")) << out;
   EXPECT_TRUE(contains(out, "# TYPE x_temp gauge\n"));
-  EXPECT_FALSE(contains(out, "x_temp ")) << "a gauge with no series prints no sample";
+  EXPECT_FALSE(contains(out, "\nx_temp ")) << "a gauge with no series prints no sample";
 }
 
 TEST(Metrics, LabelValuesAreEscaped) {
