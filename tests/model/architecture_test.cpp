@@ -1,6 +1,7 @@
 // Each architecture against llama.cpp's logits on a random-weight model of that layout.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -14,7 +15,12 @@ using namespace citadel;
 namespace {
 
 std::string temp_model(const std::string& shape) {
-  const std::string path = ::testing::TempDir() + "/citadel-arch-" + shape + ".gguf";
+  // Named after the test too: CTest runs tests in parallel processes, and a file rewritten under
+  // another process's mapping would crash it.
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string test = std::string(info->test_suite_name()) + "." + info->name();
+  std::replace(test.begin(), test.end(), '/', '_');
+  const std::string path = ::testing::TempDir() + "/citadel-arch-" + shape + "-" + test + ".gguf";
   ThreadPool pool(2);
   write_synthetic_model(*find_model_shape(shape), SynthOptions{}, path, pool);
   return path;

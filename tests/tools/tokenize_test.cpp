@@ -16,7 +16,9 @@ std::string stories() { return test::models_dir() + "/stories260K/stories260K-f3
 
 // Runs `citadel tokenize ARGS` with `input` on stdin; stderr is merged into the result.
 std::string tokenize(const std::string& args, const std::string& input, int* status) {
-  const std::string in_path = ::testing::TempDir() + "tokenize_stdin.txt";
+  // One file per test: CTest runs tests in parallel processes.
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::string in_path = ::testing::TempDir() + "tokenize_stdin_" + info->name() + ".txt";
   std::ofstream(in_path, std::ios::binary) << input;
   return test::run_command(test::citadel_binary() + " tokenize " + args + " < '" + in_path + "' 2>&1", status);
 }
