@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/gguf.h"
+#include "core/json_file.h"
 #include "model/hf_tokenizer.h"
 #include "model/safetensors.h"
 
@@ -18,17 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-json read_json_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  try {
-    return json::parse(ss.str());
-  } catch (const json::exception& e) {
-    throw FormatError(path + ": malformed JSON: " + e.what());
-  }
-}
 
 struct Config {
   const json& j;

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/json_file.h"
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/metaspace.h"
 #include "tokenizer/pre_tokenizer_presets.h"
@@ -18,17 +19,6 @@ struct FormatProblem : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-json read_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  try {
-    return json::parse(ss.str());
-  } catch (const json::exception& e) {
-    throw std::runtime_error(path + ": malformed JSON: " + e.what());
-  }
-}
 
 const json* member(const json& obj, const char* key) {
   if (!obj.is_object()) return nullptr;
@@ -288,9 +278,9 @@ std::unique_ptr<Tokenizer> build(const json& root, const json* config) {
 
 std::unique_ptr<Tokenizer> Tokenizer::from_hf_files(const std::string& tokenizer_json_path,
                                                     const std::string& tokenizer_config_path) {
-  const json root = read_json(tokenizer_json_path);
+  const json root = read_json_file(tokenizer_json_path);
   json config;
-  if (!tokenizer_config_path.empty()) config = read_json(tokenizer_config_path);
+  if (!tokenizer_config_path.empty()) config = read_json_file(tokenizer_config_path);
   try {
     return build(root, config.is_object() ? &config : nullptr);
   } catch (const FormatProblem& e) {
