@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/kernels/kernels.h"
 #include "core/matmul.h"
 #include "core/ops.h"
 
@@ -72,6 +73,7 @@ void self_attention(const HParams& hp, const Weights& weights, int il, const Bat
   std::vector<float> attn(n * q_dim);
   const int64_t group = hp.n_head / hp.n_head_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const kernels::DotFn dot_f32 = kernels::active().f32;  // the SIMD float dot of this CPU
   pool.parallel_for(n * hp.n_head, [&](int64_t begin, int64_t end) {
     std::vector<float> scores;
     for (int64_t job = begin; job < end; ++job) {
@@ -80,12 +82,7 @@ void self_attention(const HParams& hp, const Weights& weights, int il, const Bat
       const int32_t seq = batch.seq_ids[t];
       const float* qh = q.data() + t * q_dim + h * hd;
       scores.resize(pos + 1);
-      for (int64_t p = 0; p <= pos; ++p) {
-        const float* kp = kv.k(il, seq, p) + kvh * hd;
-        float s = 0;
-        for (int64_t i = 0; i < hd; ++i) s += qh[i] * kp[i];
-        scores[p] = s * scale;
-      }
+      for (int64_t p = 0; p <= pos; ++p) scores[p] = dot_f32(kv.k(il, seq, p) + kvh * hd, qh, hd) * scale;
       softmax(scores.data(), pos + 1);
       float* oh = attn.data() + t * q_dim + h * hd;
       std::fill(oh, oh + hd, 0.0f);
