@@ -7,6 +7,7 @@
 
 #include "core/gguf.h"
 #include "core/mapped_file.h"
+#include "model/spm_vocab.h"
 
 namespace citadel {
 namespace {
@@ -45,18 +46,12 @@ bool read_header(const uint8_t* p, size_t n, Header* h) {
          (h->dim / h->n_head) % 2 == 0;
 }
 
-struct Vocab {
-  std::vector<std::string> tokens;
-  std::vector<float> scores;
-  std::vector<int32_t> types;
-};
-
-Vocab read_tokenizer_bin(const std::string& path, int32_t n_vocab) {
+SpmVocab read_tokenizer_bin(const std::string& path, int32_t n_vocab) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot open " + path);
   int32_t max_len = 0;
   if (!in.read(reinterpret_cast<char*>(&max_len), 4)) throw FormatError(path + ": truncated header");
-  Vocab v;
+  SpmVocab v;
   for (int32_t id = 0; id < n_vocab; ++id) {
     float score = 0;
     int32_t len = 0;
@@ -176,17 +171,11 @@ std::unique_ptr<WeightSource> open_llama2c(const std::string& checkpoint_path, c
                           "ffn_gate.weight", "ffn_down.weight", "ffn_up.weight", "ffn_norm.weight"})
       src->tensors.push_back(by_name["blk." + std::to_string(il) + "." + s]);
 
-  const Vocab v = read_tokenizer_bin(tokenizer_path, h.vocab);
+  const SpmVocab v = read_tokenizer_bin(tokenizer_path, h.vocab);
   GgufWriter& w = src->metadata;
   w.set_string("general.architecture", "llama");
   w.set_string("general.name", "llama");
-  w.set_string("tokenizer.ggml.model", "llama");
-  w.set_strings("tokenizer.ggml.tokens", v.tokens);
-  w.set_f32s("tokenizer.ggml.scores", v.scores);
-  w.set_i32s("tokenizer.ggml.token_type", v.types);
-  w.set_u32("tokenizer.ggml.unknown_token_id", 0);
-  w.set_u32("tokenizer.ggml.bos_token_id", 1);
-  w.set_u32("tokenizer.ggml.eos_token_id", 2);
+  write_spm_vocab(w, v);
   w.set_u32("llama.context_length", static_cast<uint32_t>(h.seq_len));
   w.set_u32("llama.embedding_length", static_cast<uint32_t>(dim));
   w.set_u32("llama.feed_forward_length", static_cast<uint32_t>(hidden));

@@ -7,6 +7,7 @@
 #include "core/gguf.h"
 #include "core/gguf_writer.h"
 #include "core/quant.h"
+#include "model/spm_vocab.h"
 
 namespace citadel {
 namespace {
@@ -49,15 +50,9 @@ void fill_row(uint64_t seed, const std::string& name, int64_t row, float center,
   }
 }
 
-struct Vocab {
-  std::vector<std::string> tokens;
-  std::vector<float> scores;
-  std::vector<int32_t> types;
-};
-
 // A SentencePiece-style vocabulary: <unk> <s> </s>, the 256 byte tokens, then made-up pieces.
-Vocab synthetic_vocab(int64_t n_vocab) {
-  Vocab v;
+SpmVocab synthetic_vocab(int64_t n_vocab) {
+  SpmVocab v;
   auto add = [&](std::string t, float score, int32_t type) {
     v.tokens.push_back(std::move(t));
     v.scores.push_back(score);
@@ -133,14 +128,8 @@ size_t write_synthetic_model(const ModelShape& shape, const SynthOptions& option
     if (!tokens) throw FormatError("'" + options.vocab_from + "' has no tokenizer.ggml.tokens");
     n_vocab = static_cast<int64_t>(tokens->array_size());
   } else {
-    Vocab v = synthetic_vocab(n_vocab);
-    w.set_string("tokenizer.ggml.model", "llama");
-    w.set_strings("tokenizer.ggml.tokens", v.tokens);
-    w.set_f32s("tokenizer.ggml.scores", v.scores);
-    w.set_i32s("tokenizer.ggml.token_type", v.types);
-    w.set_u32("tokenizer.ggml.unknown_token_id", 0);
-    w.set_u32("tokenizer.ggml.bos_token_id", 1);
-    w.set_u32("tokenizer.ggml.eos_token_id", 2);
+    const SpmVocab v = synthetic_vocab(n_vocab);
+    write_spm_vocab(w, v);
     w.set_bool("tokenizer.ggml.add_bos_token", true);
   }
 
