@@ -432,8 +432,10 @@ TEST(Threads, ConcurrentEncodeGivesTheSameIds) {
 
 // ---- malformed tokenizer.json ---------------------------------------------------------------
 
+// Named after the running test too: CTest runs tests in parallel processes.
 std::string write_temp(const std::string& name, const std::string& content) {
-  const std::string path = ::testing::TempDir() + name;
+  const std::string path =
+      ::testing::TempDir() + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" + name;
   std::ofstream(path, std::ios::binary) << content;
   return path;
 }
