@@ -27,7 +27,9 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$base/metrics")
 [ "$code" = 401 ] || { echo "FAIL: /metrics without the key gave $code, want 401"; exit 1; }
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer wrong" "$base/metrics")
 [ "$code" = 401 ] || { echo "FAIL: /metrics with a wrong key gave $code, want 401"; exit 1; }
-curl -sf -H "Authorization: Bearer $key" "$base/metrics" | grep -q '^# TYPE citadel_http_requests_total counter$' \
+# Read the whole body first: `curl | grep -q` under pipefail fails when grep exits before curl ends.
+metrics=$(curl -sf -H "Authorization: Bearer $key" "$base/metrics") || metrics=""
+grep -q '^# TYPE citadel_http_requests_total counter$' <<<"$metrics" \
   || { echo "FAIL: /metrics with the key"; exit 1; }
 echo "ok - /metrics needs the key"
 
