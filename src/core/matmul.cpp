@@ -49,16 +49,16 @@ void matmul(const Tensor& w, const float* x, int64_t n_tokens, float* y, ThreadP
   // Prefill with a tile kernel: whole groups of 8 tokens go through it, interleaved once here.
   const kernels::TileFn tile = n_tokens >= 8 ? ks.tile(w.type) : nullptr;
   const int n_groups = tile ? static_cast<int>(n_tokens / 8) : 0;
-  const int64_t nb = k / 32;
-  thread_local std::vector<kernels::ActQ8_0x8> packed;
+  const size_t group_bytes = n_groups ? kernels::act_group_bytes(fmt, k) : 0;
+  thread_local std::vector<uint8_t> packed;
   if (n_groups) {
-    if (packed.size() < static_cast<size_t>(n_groups * nb)) packed.resize(n_groups * nb);
-    kernels::ActQ8_0x8* out = packed.data();
+    if (packed.size() < n_groups * group_bytes) packed.resize(n_groups * group_bytes);
+    uint8_t* out = packed.data();
     pool.parallel_for(n_groups, [&](int64_t g0, int64_t g1) {
-      for (int64_t g = g0; g < g1; ++g) kernels::pack_act_q8_0x8(xb + 8 * g * x_stride, x_stride, k, out + g * nb);
+      for (int64_t g = g0; g < g1; ++g) kernels::pack_act_x8(fmt, xb + 8 * g * x_stride, x_stride, k, out + g * group_bytes);
     });
   }
-  const kernels::ActQ8_0x8* xp = packed.data();
+  const uint8_t* xp = packed.data();
   const int64_t first_single = 8 * static_cast<int64_t>(n_groups);  // tokens left to `dot`
 
   pool.parallel_for(m, [&](int64_t r0, int64_t r1) {
@@ -68,7 +68,7 @@ void matmul(const Tensor& w, const float* x, int64_t n_tokens, float* y, ThreadP
       const int nr = static_cast<int>(std::min<int64_t>(kTileRows, r1 - rb));
       // Groups of tokens small enough that their activations stay in cache next to the tile.
       for (int g0 = 0; g0 < n_groups; g0 += kTileGroups)
-        tile(base + rb * w_stride, w_stride, nr, xp + g0 * nb, std::min(kTileGroups, n_groups - g0), k,
+        tile(base + rb * w_stride, w_stride, nr, xp + g0 * group_bytes, std::min(kTileGroups, n_groups - g0), k,
              y + 8 * g0 * m + rb, m, tile_scratch.data());
       for (int64_t t = first_single; t < n_tokens; ++t) {
         const uint8_t* xt = xb + t * x_stride;

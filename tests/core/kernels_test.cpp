@@ -94,10 +94,12 @@ TEST(Kernels, EverySetMatchesScalar) {
 TEST(Kernels, PrefillTilesMatchScalarDot) {
   std::mt19937 rng(13);
   for (const kernels::KernelSet* set : kernels::available()) {
-    for (TensorType type : {TensorType::Q8_0, TensorType::Q4_0}) {
+    for (TensorType type : {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_K, TensorType::Q6_K}) {
       const kernels::TileFn tile = set->tile(type);
       if (!tile) continue;
-      for (int64_t n : {32, 96, 512}) {
+      const kernels::ActFormat fmt = kernels::act_format(type);
+      const bool k_format = fmt == kernels::ActFormat::Q8_K;
+      for (int64_t n : k_format ? std::vector<int64_t>{256, 768} : std::vector<int64_t>{32, 96, 512}) {
         for (int nr = 1; nr <= 5; ++nr) {
           for (int n_groups = 1; n_groups <= 3; ++n_groups) {
             const size_t rb = row_bytes(type, n);
@@ -108,11 +110,12 @@ TEST(Kernels, PrefillTilesMatchScalarDot) {
             }
             const int nt = 8 * n_groups;
             const auto x = random_floats(nt * n, rng);
-            const size_t xs = kernels::act_row_bytes(kernels::ActFormat::Q8_0, n);
+            const size_t xs = kernels::act_row_bytes(fmt, n);
             std::vector<uint8_t> xq(nt * xs);
-            for (int t = 0; t < nt; ++t) kernels::quantize_act(kernels::ActFormat::Q8_0, x.data() + t * n, xq.data() + t * xs, n);
-            std::vector<kernels::ActQ8_0x8> packed(n_groups * n / 32);
-            for (int g = 0; g < n_groups; ++g) kernels::pack_act_q8_0x8(xq.data() + 8 * g * xs, xs, n, packed.data() + g * n / 32);
+            for (int t = 0; t < nt; ++t) kernels::quantize_act(fmt, x.data() + t * n, xq.data() + t * xs, n);
+            const size_t gb = kernels::act_group_bytes(fmt, n);
+            std::vector<uint8_t> packed(n_groups * gb);
+            for (int g = 0; g < n_groups; ++g) kernels::pack_act_x8(fmt, xq.data() + 8 * g * xs, xs, n, packed.data() + g * gb);
             const int64_t y_stride = nr + 3;  // rows of y wider than the tile
             std::vector<float> y(nt * y_stride, NAN);
             std::vector<uint8_t> scratch(kernels::tile_scratch_bytes(n));

@@ -72,4 +72,29 @@ void pack_act_q8_0x8(const void* rows, size_t stride, int64_t n, ActQ8_0x8* out)
   }
 }
 
+void pack_act_q8_kx8(const void* rows, size_t stride, int64_t n, ActQ8_Kx8* out) {
+  const auto* base = static_cast<const uint8_t*>(rows);
+  for (int64_t b = 0; b < n / 256; ++b) {
+    ActQ8_Kx8& o = out[b];
+    for (int t = 0; t < 8; ++t) {
+      const ActQ8_K& a = reinterpret_cast<const ActQ8_K*>(base + t * stride)[b];
+      o.d[t] = a.d;
+      for (int s = 0; s < 8; ++s) {
+        o.msums[s / 2][2 * t + s % 2] = static_cast<int16_t>(a.bsums[2 * s] + a.bsums[2 * s + 1]);
+        for (int j = 0; j < 8; ++j) std::memcpy(o.qs + 256 * s + 32 * j + 4 * t, a.qs + 32 * s + 4 * j, 4);
+      }
+    }
+  }
+}
+
+size_t act_group_bytes(ActFormat format, int64_t n) {
+  return format == ActFormat::Q8_K ? static_cast<size_t>(n / 256) * sizeof(ActQ8_Kx8)
+                                   : static_cast<size_t>(n / 32) * sizeof(ActQ8_0x8);
+}
+
+void pack_act_x8(ActFormat format, const void* rows, size_t stride, int64_t n, void* out) {
+  if (format == ActFormat::Q8_K) pack_act_q8_kx8(rows, stride, n, static_cast<ActQ8_Kx8*>(out));
+  else pack_act_q8_0x8(rows, stride, n, static_cast<ActQ8_0x8*>(out));
+}
+
 }  // namespace citadel::kernels

@@ -13,7 +13,12 @@ struct ActQ8_K { float d; int16_t bsums[16]; int8_t qs[256]; };
 // One 32-value block of 8 tokens, interleaved for kernels that keep the tokens in vector lanes:
 // qs[32 * j + 4 * t + i] is value 4j + i of token t; sum[t] = sum of token t's 32 values.
 struct ActQ8_0x8 { float d[8]; int32_t sum[8]; int8_t qs[256]; };
+// One 256-value block (ActQ8_K) of 8 tokens, for the K-format tiles: each 32-value sub-block s
+// is interleaved as in ActQ8_0x8 (qs[256 * s + 32 * j + 4 * t + i] is value 32s + 4j + i of
+// token t); msums[p][2t + i] = sum of token t's sub-block 2p + i (pairs, for one madd).
+struct ActQ8_Kx8 { float d[8]; int16_t msums[4][16]; int8_t qs[2048]; };
 static_assert(sizeof(ActQ8_0) == 40 && sizeof(ActQ8_K) == 292 && sizeof(ActQ8_0x8) == 320);
+static_assert(sizeof(ActQ8_Kx8) == 2208);
 
 // What a weight type's dot product wants the activation row converted to.
 enum class ActFormat { F32, Q8_0, Q8_K };
@@ -27,5 +32,12 @@ void quantize_act(ActFormat format, const float* x, void* out, int64_t n);
 // Interleaves 8 quantized rows (Q8_0 format, `stride` bytes apart, n values each) into n / 32
 // ActQ8_0x8 blocks.
 void pack_act_q8_0x8(const void* rows, size_t stride, int64_t n, ActQ8_0x8* out);
+// The same for 8 Q8_K rows into n / 256 ActQ8_Kx8 blocks.
+void pack_act_q8_kx8(const void* rows, size_t stride, int64_t n, ActQ8_Kx8* out);
+
+// Bytes of one group of 8 tokens in the interleaved form of `format` (Q8_0 or Q8_K), and the
+// packing into it: what the prefill tiles read.
+size_t act_group_bytes(ActFormat format, int64_t n);
+void pack_act_x8(ActFormat format, const void* rows, size_t stride, int64_t n, void* out);
 
 }  // namespace citadel::kernels

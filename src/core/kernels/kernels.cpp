@@ -29,6 +29,8 @@ TileFn KernelSet::tile(TensorType type) const {
   switch (type) {
     case TensorType::Q8_0: return tile_q8_0;
     case TensorType::Q4_0: return tile_q4_0;
+    case TensorType::Q4_K: return tile_q4_k;
+    case TensorType::Q6_K: return tile_q6_k;
     default: return nullptr;
   }
 }

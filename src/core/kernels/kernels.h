@@ -16,9 +16,10 @@ using DotFn = float (*)(const void* w, const void* x, int64_t n);
 
 // Weight rows times groups of 8 tokens (prefill): y[(8 * g + t) * y_stride + r] = dot(row r,
 // token t of group g) for r < nr, g < n_groups. Rows are w_stride bytes apart; x holds the groups
-// one after another, n / 32 ActQ8_0x8 blocks each. Tokens sit in vector lanes, so each weight
-// block is read once per pair of groups. `scratch` has tile_scratch_bytes(n) bytes.
-using TileFn = void (*)(const void* w, size_t w_stride, int nr, const ActQ8_0x8* x, int n_groups, int64_t n,
+// one after another, act_group_bytes(act_format(type), n) bytes each (ActQ8_0x8 or ActQ8_Kx8
+// blocks). Tokens sit in vector lanes, so each weight block is read once per pair of groups,
+// and the integer sums are those of `dot`. `scratch` has tile_scratch_bytes(n) bytes.
+using TileFn = void (*)(const void* w, size_t w_stride, int nr, const void* x, int n_groups, int64_t n,
                         float* y, int64_t y_stride, void* scratch);
 inline size_t tile_scratch_bytes(int64_t n) { return 3 * static_cast<size_t>(n) + 64; }
 
@@ -26,7 +27,7 @@ struct KernelSet {
   const char* name;  // "scalar", "avx2", "neon", ...
   DotFn f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k;
   // Optional matrix-matrix tiles (nullptr: matmul loops over `dot`).
-  TileFn tile_q8_0 = nullptr, tile_q4_0 = nullptr;
+  TileFn tile_q8_0 = nullptr, tile_q4_0 = nullptr, tile_q4_k = nullptr, tile_q6_k = nullptr;
 
   DotFn dot(TensorType type) const;  // nullptr for a type without a kernel
   TileFn tile(TensorType type) const;

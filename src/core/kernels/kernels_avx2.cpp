@@ -161,34 +161,46 @@ float dot_q5_1(const void* w, const void* x, int64_t n) {
 
 // --- K formats
 
-// The 8 six-bit scales and mins of a Q4_K / Q5_K block.
+// The 8 six-bit scales (bytes 0..7) and mins (bytes 8..15) of a Q4_K / Q5_K block, unpacked
+// four at a time from the 12 scale bytes (layout in quant_blocks.h).
+inline __m128i k4_scales_mins(const uint8_t* s) {
+  uint32_t w[3];
+  std::memcpy(w, s, 12);
+  constexpr uint32_t kLow6 = 0x3f3f3f3f, kLow4 = 0x0f0f0f0f, kTop2 = 0x03030303;
+  const uint32_t sc_lo = w[0] & kLow6, m_lo = w[1] & kLow6;
+  const uint32_t sc_hi = (w[2] & kLow4) | (((w[0] >> 6) & kTop2) << 4);
+  const uint32_t m_hi = ((w[2] >> 4) & kLow4) | (((w[1] >> 6) & kTop2) << 4);
+  return _mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi), static_cast<int>(m_lo), static_cast<int>(m_hi));
+}
 inline void k4_scales(const uint8_t* s, uint8_t* sc, uint8_t* m) {
-  for (int j = 0; j < 4; ++j) {
-    sc[j] = s[j] & 63;
-    m[j] = s[j + 4] & 63;
-    sc[j + 4] = (s[j + 8] & 0xF) | ((s[j] >> 6) << 4);
-    m[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
-  }
+  alignas(16) uint8_t both[16];
+  _mm_store_si128(reinterpret_cast<__m128i*>(both), k4_scales_mins(s));
+  std::memcpy(sc, both, 8);
+  std::memcpy(m, both + 8, 8);
 }
 
-// Q4_K and Q5_K share the loop; `hi_bits(block, c)` returns the fifth bits of 64-value chunk c
-// as 0x10 bytes (low 32 values, high 32 values), or zeros for Q4_K.
+// Q4_K and Q5_K share the loop (kFifthBit: Q5_K's qh adds 16 to a value). The mins meet the
+// activation sums of their 32 values in one madd; each 32-value half of a 64-value chunk gets its
+// scale by a byte shuffle of the unpacked scales.
 template <class Block, bool kFifthBit>
 float dot_k4(const void* w, const void* x, int64_t n) {
   const auto* b = static_cast<const Block*>(w);
   const auto* a = static_cast<const ActQ8_K*>(x);
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   __m256 acc = _mm256_setzero_ps();
-  float mins = 0;
+  __m128 acc_min = _mm_setzero_ps();
   for (int64_t i = 0; i < n / 256; ++i) {
-    uint8_t sc[8], m[8];
-    k4_scales(b[i].scales, sc, m);
-    int msum = 0;
-    for (int j = 0; j < 8; ++j) msum += m[j] * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
-    mins += half(b[i].dmin) * a[i].d * static_cast<float>(msum);
+    const __m128i scales_mins = k4_scales_mins(b[i].scales);
+    const float dx = a[i].d;
+    const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].bsums));
+    const __m128i sums32 = _mm_hadd_epi16(_mm256_castsi256_si128(bsums), _mm256_extracti128_si256(bsums, 1));
+    const __m128i mins = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_srli_si128(scales_mins, 8)), sums32);
+    acc_min = _mm_fmadd_ps(_mm_set1_ps(half(b[i].dmin) * dx), _mm_cvtepi32_ps(mins), acc_min);
+    const __m256i scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scales_mins));
     __m256i hbits = _mm256_setzero_si256();
     if constexpr (kFifthBit) hbits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qh));
     __m256i sumi = _mm256_setzero_si256();
+#pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs + 32 * c));
       __m256i lo = _mm256_and_si256(v, low4);
@@ -198,53 +210,68 @@ float dot_k4(const void* w, const void* x, int64_t n) {
         lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c), one), 4));
         hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c + 1), one), 4));
       }
+      const __m256i scale_lo = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(static_cast<short>(((4 * c + 1) << 8) | (4 * c))));
+      const __m256i scale_hi = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(static_cast<short>(((4 * c + 3) << 8) | (4 * c + 2))));
       const __m256i x_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs + 64 * c));
       const __m256i x_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs + 64 * c + 32));
-      const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, x_lo), _mm256_set1_epi16(sc[2 * c]));
-      const __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, x_hi), _mm256_set1_epi16(sc[2 * c + 1]));
+      const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, x_lo), scale_lo);
+      const __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, x_hi), scale_hi);
       sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p_lo, p_hi));
     }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(half(b[i].d) * a[i].d), _mm256_cvtepi32_ps(sumi), acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(half(b[i].d) * dx), _mm256_cvtepi32_ps(sumi), acc);
   }
-  return hsum(acc) - mins;
+  __m128 m = _mm_add_ps(acc_min, _mm_movehl_ps(acc_min, acc_min));
+  m = _mm_add_ss(m, _mm_movehdup_ps(m));
+  return hsum(acc) - _mm_cvtss_f32(m);
 }
 
 float dot_q4_k(const void* w, const void* x, int64_t n) { return dot_k4<BlockQ4_K, false>(w, x, n); }
 float dot_q5_k(const void* w, const void* x, int64_t n) { return dot_k4<BlockQ5_K, true>(w, x, n); }
 
-// Q6_K: values 0..63 as unsigned bytes against the activations; the -32 offset is taken off
-// once per block through the activation sums (32 * sum_j scale[j] * bsums[j]).
+// The 256 values of a Q6_K block as bytes 0..63, 32 per vector in value order.
+inline void q6_values(const BlockQ6_K& b, __m256i* q) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h));
+    const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h + 32));
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h));
+    __m256i* o = q + 4 * h;
+    o[0] = _mm256_or_si256(_mm256_and_si256(ql0, low4), _mm256_slli_epi16(_mm256_and_si256(qh, two), 4));
+    o[1] = _mm256_or_si256(_mm256_and_si256(ql1, low4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), two), 4));
+    o[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), two), 4));
+    o[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), two), 4));
+  }
+}
+
+// Q6_K: values 0..63 as unsigned bytes against the activations; the -32 offset is taken off in
+// the integers through the activation sums (32 * sum_j scale[j] * bsums[j]). Each 32 values
+// take their two 16-value scales from one permute of the scales widened to int16 pairs.
 float dot_q6_k(const void* w, const void* x, int64_t n) {
   const auto* b = static_cast<const BlockQ6_K*>(w);
   const auto* a = static_cast<const ActQ8_K*>(x);
-  const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / 256; ++i) {
-    int offset = 0;
-    for (int j = 0; j < 16; ++j) offset += b[i].scales[j] * a[i].bsums[j];
-    __m256i sumi = _mm256_set1_epi32(0);
-    for (int h = 0; h < 2; ++h) {
-      const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].ql + 64 * h));
-      const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].ql + 64 * h + 32));
-      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qh + 32 * h));
-      __m256i q[4];
-      q[0] = _mm256_or_si256(_mm256_and_si256(ql0, low4), _mm256_slli_epi16(_mm256_and_si256(qh, two), 4));
-      q[1] = _mm256_or_si256(_mm256_and_si256(ql1, low4),
-                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), two), 4));
-      q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4),
-                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), two), 4));
-      q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
-                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), two), 4));
-      for (int k = 0; k < 4; ++k) {
-        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs + 128 * h + 32 * k));
-        const int8_t* s = b[i].scales + 8 * h + 2 * k;
-        const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(s[1]), _mm_set1_epi16(s[0]));
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], qx), scale));
-      }
+    const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[i].scales)));
+    const __m256i offset = _mm256_madd_epi16(s16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].bsums)));
+    const __m128i s_lo = _mm256_castsi256_si128(s16), s_hi = _mm256_extracti128_si256(s16, 1);
+    // int32 lane j of pairs[h] holds scale 8h + j in both of its int16 halves.
+    const __m256i pairs[2] = {_mm256_set_m128i(_mm_unpackhi_epi16(s_lo, s_lo), _mm_unpacklo_epi16(s_lo, s_lo)),
+                              _mm256_set_m128i(_mm_unpackhi_epi16(s_hi, s_hi), _mm_unpacklo_epi16(s_hi, s_hi))};
+    __m256i q[8];
+    q6_values(b[i], q);
+    __m256i sumi = _mm256_slli_epi32(offset, 5);
+    sumi = _mm256_sub_epi32(_mm256_setzero_si256(), sumi);
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k) {
+      const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs + 32 * k));
+      const int j = (2 * k) % 8;
+      const __m256i scale = _mm256_permutevar8x32_epi32(pairs[k / 4], _mm256_setr_epi32(j, j, j, j, j + 1, j + 1, j + 1, j + 1));
+      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], qx), scale));
     }
-    const float d = half(b[i].d) * a[i].d;
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-    acc = _mm256_sub_ps(acc, _mm256_setr_ps(d * 32.0f * static_cast<float>(offset), 0, 0, 0, 0, 0, 0, 0));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(half(b[i].d) * a[i].d), _mm256_cvtepi32_ps(sumi), acc);
   }
   return hsum(acc);
 }
@@ -315,37 +342,48 @@ void tile_pass(const uint8_t* const* wq, size_t wq_stride, const float* const* w
     }
 }
 
-// Runs tile_pass over all rows and groups, two by two, with the remainders one by one.
-// prepare(r, values, scales) makes row r's block values and float scales ready; it returns the
-// value pointer and block stride (Q8_0 reads the row in place, Q4_0 unpacks into scratch).
-template <bool kSigned, class Prepare>
-void tile_all(int nr, const ActQ8_0x8* x, int n_groups, int64_t n, float* y, int64_t y_stride, uint8_t* scratch,
-              Prepare prepare) {
-  const int64_t nb = n / 32;
-  float* scales = reinterpret_cast<float*>(scratch);
-  uint8_t* values = scratch + 2 * nb * sizeof(float);
+// Runs a tile pass over all rows and groups, two by two, with the remainders one by one.
+// prepare(i, r) makes row r ready as pair member i (0 or 1); run<R, G>(r0, g0) multiplies rows
+// r0.. of the prepared pair with groups g0.. .
+template <class Prepare, class Run>
+void tile_pairs(int nr, int n_groups, Prepare prepare, Run run) {
   for (int r0 = 0; r0 < nr; r0 += 2) {
-    const int rn = nr - r0 >= 2 ? 2 : 1;
-    const uint8_t* wq[2];
-    const float* wd[2];
-    size_t stride = 0;
-    for (int i = 0; i < rn; ++i) {
-      wd[i] = scales + i * nb;
-      wq[i] = prepare(r0 + i, values + i * n, scales + i * nb, &stride);
-    }
+    const bool two_rows = nr - r0 >= 2;
+    prepare(0, r0);
+    if (two_rows) prepare(1, r0 + 1);
     for (int g0 = 0; g0 < n_groups; g0 += 2) {
-      const int gn = n_groups - g0 >= 2 ? 2 : 1;
-      const ActQ8_0x8* xg[2] = {x + g0 * nb, x + (g0 + gn - 1) * nb};
-      float* yo = y + 8 * g0 * y_stride + r0;
-      if (rn == 2 && gn == 2) tile_pass<2, 2, kSigned>(wq, stride, wd, xg, nb, yo, y_stride);
-      else if (rn == 2) tile_pass<2, 1, kSigned>(wq, stride, wd, xg, nb, yo, y_stride);
-      else if (gn == 2) tile_pass<1, 2, kSigned>(wq, stride, wd, xg, nb, yo, y_stride);
-      else tile_pass<1, 1, kSigned>(wq, stride, wd, xg, nb, yo, y_stride);
+      const bool two_groups = n_groups - g0 >= 2;
+      if (two_rows && two_groups) run.template operator()<2, 2>(r0, g0);
+      else if (two_rows) run.template operator()<2, 1>(r0, g0);
+      else if (two_groups) run.template operator()<1, 2>(r0, g0);
+      else run.template operator()<1, 1>(r0, g0);
     }
   }
 }
 
-void tile_q8_0(const void* w, size_t w_stride, int nr, const ActQ8_0x8* x, int n_groups, int64_t n, float* y,
+// The legacy formats: row values (in place or unpacked to scratch) and per-block float scales.
+// prepare(r, values, scales) makes row r's block values and float scales ready; it returns the
+// value pointer and block stride (Q8_0 reads the row in place, Q4_0 unpacks into scratch).
+template <bool kSigned, class Prepare>
+void tile_all(int nr, const void* xv, int n_groups, int64_t n, float* y, int64_t y_stride, uint8_t* scratch,
+              Prepare prepare) {
+  const auto* x = static_cast<const ActQ8_0x8*>(xv);
+  const int64_t nb = n / 32;
+  float* scales = reinterpret_cast<float*>(scratch);
+  uint8_t* values = scratch + 2 * nb * sizeof(float);
+  const uint8_t* wq[2] = {};
+  const float* wd[2] = {};
+  size_t stride = 0;
+  tile_pairs(nr, n_groups, [&](int i, int r) {
+    wd[i] = scales + i * nb;
+    wq[i] = prepare(r, values + i * n, scales + i * nb, &stride);
+  }, [&]<int R, int G>(int r0, int g0) {
+    const ActQ8_0x8* xg[2] = {x + g0 * nb, x + (g0 + G - 1) * nb};
+    tile_pass<R, G, kSigned>(wq, stride, wd, xg, nb, y + 8 * g0 * y_stride + r0, y_stride);
+  });
+}
+
+void tile_q8_0(const void* w, size_t w_stride, int nr, const void* x, int n_groups, int64_t n, float* y,
                int64_t y_stride, void* scratch) {
   const auto* base = static_cast<const uint8_t*>(w);
   tile_all<true>(nr, x, n_groups, n, y, y_stride, static_cast<uint8_t*>(scratch),
@@ -357,7 +395,7 @@ void tile_q8_0(const void* w, size_t w_stride, int nr, const ActQ8_0x8* x, int n
                  });
 }
 
-void tile_q4_0(const void* w, size_t w_stride, int nr, const ActQ8_0x8* x, int n_groups, int64_t n, float* y,
+void tile_q4_0(const void* w, size_t w_stride, int nr, const void* x, int n_groups, int64_t n, float* y,
                int64_t y_stride, void* scratch) {
   const auto* base = static_cast<const uint8_t*>(w);
   tile_all<false>(nr, x, n_groups, n, y, y_stride, static_cast<uint8_t*>(scratch),
@@ -372,12 +410,160 @@ void tile_q4_0(const void* w, size_t w_stride, int nr, const ActQ8_0x8* x, int n
                   });
 }
 
+// --- K-format tiles. A row is unpacked to one byte per value (Q4_K: 0..15; Q6_K: q - 32, so
+// |q| <= 32) with its integer sub-block scales; products are summed in int16 per sub-block
+// (Q4_K: 8 words of unsigned pairs <= 30480; Q6_K: 4 words of signed pairs <= 32512), scaled in
+// int32 per 256-value block: the integers of dot_q4_k / dot_q6_k, in another order.
+struct KRow {
+  int8_t* q;           // n values
+  float* d;            // per block: d (and dmin for Q4_K)
+  float* dmin;
+  int16_t* scales;     // per block: 8 (Q4_K) or 16 (Q6_K)
+  int32_t* min_pairs;  // Q4_K per block: 4 words m[2p] | m[2p + 1] << 16
+};
+
+template <int R, int G, bool kQ6>
+void tile_pass_k(const KRow* w, const ActQ8_Kx8* const* xg, int64_t nb, float* y, int64_t y_stride) {
+  constexpr int kScales = kQ6 ? 16 : 8;
+  __m256 acc[R][G];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) acc[r][g] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i isum[R][G];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) isum[r][g] = _mm256_setzero_si256();
+    for (int s = 0; s < kScales; ++s) {  // sub-blocks: 32 values (Q4_K) or 16 (Q6_K)
+      constexpr int kWords = kQ6 ? 4 : 8;
+      __m256i sum[R][G];
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g) sum[r][g] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+      for (int j = 0; j < kWords; ++j) {
+        const int64_t v = 256 * b + 4 * kWords * s + 4 * j;  // first of the 4 values of this word
+        __m256i xv[G];
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g) xv[g] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xg[g][b].qs + 8 * (v - 256 * b)));
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+          int32_t word;
+          std::memcpy(&word, w[r].q + v, 4);
+          const __m256i wb = _mm256_set1_epi32(word);
+          if constexpr (kQ6) {
+            const __m256i wa = _mm256_abs_epi8(wb);
+#pragma GCC unroll 4
+            for (int g = 0; g < G; ++g) sum[r][g] = _mm256_add_epi16(sum[r][g], _mm256_maddubs_epi16(wa, _mm256_sign_epi8(xv[g], wb)));
+          } else {
+#pragma GCC unroll 4
+            for (int g = 0; g < G; ++g) sum[r][g] = _mm256_add_epi16(sum[r][g], _mm256_maddubs_epi16(wb, xv[g]));
+          }
+        }
+      }
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m256i scale = _mm256_set1_epi16(w[r].scales[kScales * b + s]);
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g) isum[r][g] = _mm256_add_epi32(isum[r][g], _mm256_madd_epi16(sum[r][g], scale));
+      }
+    }
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) {
+      const __m256 dx = _mm256_loadu_ps(xg[g][b].d);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        acc[r][g] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(w[r].d[b])), _mm256_cvtepi32_ps(isum[r][g]), acc[r][g]);
+        if constexpr (!kQ6) {
+          __m256i msum = _mm256_setzero_si256();
+#pragma GCC unroll 4
+          for (int p = 0; p < 4; ++p)
+            msum = _mm256_add_epi32(msum, _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xg[g][b].msums[p])),
+                                                            _mm256_set1_epi32(w[r].min_pairs[4 * b + p])));
+          acc[r][g] = _mm256_fnmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(w[r].dmin[b])), _mm256_cvtepi32_ps(msum), acc[r][g]);
+        }
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int g = 0; g < G; ++g) {
+      alignas(32) float out[8];
+      _mm256_store_ps(out, acc[r][g]);
+      for (int t = 0; t < 8; ++t) y[(8 * g + t) * y_stride + r] = out[t];
+    }
+}
+
+// Scratch for a pair of unpacked K rows: values, then per row and block 2 floats, 16 scales
+// and 4 min pairs (96 bytes per 256 values: inside tile_scratch_bytes).
+template <bool kQ6, class Unpack>
+void tile_all_k(int nr, const void* xv, int n_groups, int64_t n, float* y, int64_t y_stride, uint8_t* scratch,
+                Unpack unpack) {
+  const auto* x = static_cast<const ActQ8_Kx8*>(xv);
+  const int64_t nb = n / 256;
+  KRow rows[2];
+  for (int i = 0; i < 2; ++i) {
+    uint8_t* meta = scratch + 2 * n + i * nb * 96;
+    auto* d = reinterpret_cast<float*>(meta);
+    rows[i] = {reinterpret_cast<int8_t*>(scratch + i * n), d, d + nb, reinterpret_cast<int16_t*>(d + 2 * nb),
+               reinterpret_cast<int32_t*>(d + 2 * nb + 8 * nb)};
+  }
+  tile_pairs(nr, n_groups, [&](int i, int r) { unpack(r, rows[i]); },
+             [&]<int R, int G>(int r0, int g0) {
+               const ActQ8_Kx8* xg[2] = {x + g0 * nb, x + (g0 + G - 1) * nb};
+               tile_pass_k<R, G, kQ6>(rows, xg, nb, y + 8 * g0 * y_stride + r0, y_stride);
+             });
+}
+
+void tile_q4_k(const void* w, size_t w_stride, int nr, const void* x, int n_groups, int64_t n, float* y,
+               int64_t y_stride, void* scratch) {
+  const auto* base = static_cast<const uint8_t*>(w);
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  tile_all_k<false>(nr, x, n_groups, n, y, y_stride, static_cast<uint8_t*>(scratch), [&](int r, KRow& row) {
+    const auto* b = reinterpret_cast<const BlockQ4_K*>(base + r * w_stride);
+    auto [q, d, dmin, scales, min_pairs] = row;
+    for (int64_t i = 0; i < n / 256; ++i) {
+      uint8_t sc[8], m[8];
+      k4_scales(b[i].scales, sc, m);
+      for (int j = 0; j < 8; ++j) scales[8 * i + j] = sc[j];
+      for (int p = 0; p < 4; ++p) min_pairs[4 * i + p] = m[2 * p] | (m[2 * p + 1] << 16);
+      d[i] = half(b[i].d);
+      dmin[i] = half(b[i].dmin);
+      for (int c = 0; c < 4; ++c) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs + 32 * c));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 256 * i + 64 * c), _mm256_and_si256(v, low4));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 256 * i + 64 * c + 32),
+                            _mm256_and_si256(_mm256_srli_epi16(v, 4), low4));
+      }
+    }
+  });
+}
+
+void tile_q6_k(const void* w, size_t w_stride, int nr, const void* x, int n_groups, int64_t n, float* y,
+               int64_t y_stride, void* scratch) {
+  const auto* base = static_cast<const uint8_t*>(w);
+  tile_all_k<true>(nr, x, n_groups, n, y, y_stride, static_cast<uint8_t*>(scratch), [&](int r, KRow& row) {
+    const auto* b = reinterpret_cast<const BlockQ6_K*>(base + r * w_stride);
+    auto [q, d, dmin, scales, min_pairs] = row;
+    for (int64_t i = 0; i < n / 256; ++i) {
+      for (int j = 0; j < 16; ++j) scales[16 * i + j] = b[i].scales[j];
+      d[i] = half(b[i].d);
+      __m256i v[8];
+      q6_values(b[i], v);
+      for (int k = 0; k < 8; ++k)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 256 * i + 32 * k), _mm256_sub_epi8(v[k], _mm256_set1_epi8(32)));
+    }
+  });
+}
+
 }  // namespace
 
 const KernelSet* avx2_kernels() {
   static const KernelSet set{"avx2", dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0,
                              dot_q4_1, dot_q5_0, dot_q5_1, dot_q4_k, dot_q5_k, dot_q6_k,
-                             tile_q8_0, tile_q4_0};
+                             tile_q8_0, tile_q4_0, tile_q4_k, tile_q6_k};
   return &set;
 }
 
