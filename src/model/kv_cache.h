@@ -42,6 +42,9 @@ class KvCache {
 
   float* k(int64_t layer, int32_t seq, int64_t pos) { return row(0, layer, seq, pos); }
   float* v(int64_t layer, int32_t seq, int64_t pos) { return row(1, layer, seq, pos); }
+  // The kBlockSize consecutive K (V) rows of positions kBlockSize * i .. of seq, kv_dim() apart.
+  const float* k_block(int64_t layer, int32_t seq, int64_t i) { return row(0, layer, seq, i * kBlockSize); }
+  const float* v_block(int64_t layer, int32_t seq, int64_t i) { return row(1, layer, seq, i * kBlockSize); }
 
   int64_t total_blocks() const { return n_blocks_; }
   int64_t free_blocks() const { return static_cast<int64_t>(free_.size()); }

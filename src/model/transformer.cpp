@@ -1,5 +1,6 @@
 #include "model/transformer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -69,27 +70,33 @@ void self_attention(const HParams& hp, const Weights& weights, int il, const Bat
     std::copy(v.data() + t * kv_dim, v.data() + (t + 1) * kv_dim, kv.v(il, seq, pos));
   }
 
-  // Each (token, head) pair attends over its sequence's positions 0..pos (causal).
+  // Each (token, head) pair attends over its sequence's positions 0..pos (causal), a KV block
+  // of kBlockSize contiguous rows at a time.
   std::vector<float> attn(n * q_dim);
-  const int64_t group = hp.n_head / hp.n_head_kv;
+  const int64_t group = hp.n_head / hp.n_head_kv, kv_stride = kv.kv_dim();
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const kernels::DotFn dot_f32 = kernels::active().f32;  // the SIMD float dot of this CPU
+  const kernels::KernelSet& ks = kernels::active();
+  constexpr int64_t kB = KvCache::kBlockSize;
   pool.parallel_for(n * hp.n_head, [&](int64_t begin, int64_t end) {
     std::vector<float> scores;
     for (int64_t job = begin; job < end; ++job) {
       const int64_t t = job / hp.n_head, h = job % hp.n_head, kvh = h / group;
-      const int64_t pos = batch.positions[t];
+      const int64_t n_pos = batch.positions[t] + 1;
       const int32_t seq = batch.seq_ids[t];
       const float* qh = q.data() + t * q_dim + h * hd;
-      scores.resize(pos + 1);
-      for (int64_t p = 0; p <= pos; ++p) scores[p] = dot_f32(kv.k(il, seq, p) + kvh * hd, qh, hd) * scale;
-      softmax(scores.data(), pos + 1);
+      scores.resize(n_pos);
+      for (int64_t b = 0; b * kB < n_pos; ++b)
+        ks.dot_rows(kv.k_block(il, seq, b) + kvh * hd, kv_stride, static_cast<int>(std::min(kB, n_pos - b * kB)), qh,
+                    hd, scores.data() + b * kB);
+      float max = scores[0];
+      for (int64_t p = 0; p < n_pos; ++p) max = std::max(max, scores[p] *= scale);
+      const float sum = ks.exp_sum(scores.data(), n_pos, max);
+      for (int64_t p = 0; p < n_pos; ++p) scores[p] /= sum;
       float* oh = attn.data() + t * q_dim + h * hd;
       std::fill(oh, oh + hd, 0.0f);
-      for (int64_t p = 0; p <= pos; ++p) {
-        const float* vp = kv.v(il, seq, p) + kvh * hd;
-        for (int64_t i = 0; i < hd; ++i) oh[i] += scores[p] * vp[i];
-      }
+      for (int64_t b = 0; b * kB < n_pos; ++b)
+        ks.axpy_rows(kv.v_block(il, seq, b) + kvh * hd, kv_stride, static_cast<int>(std::min(kB, n_pos - b * kB)),
+                     scores.data() + b * kB, hd, oh);
     }
   });
   linear(w.wo, w.bo, attn.data(), n, out, pool);

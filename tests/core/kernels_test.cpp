@@ -252,5 +252,43 @@ TEST(Matmul, SameResultForAnyThreadCountAndBatching) {
   }
 }
 
+// The attention helpers of every set against the scalar ones: odd row counts, head sizes with
+// and without a SIMD tail, rows apart by a stride wider than the head.
+TEST(Kernels, AttentionHelpersMatchScalar) {
+  ASSERT_NE(kernels::active().dot_rows, nullptr);
+  ASSERT_NE(kernels::active().exp_sum, nullptr);
+  std::mt19937 rng(17);
+  const kernels::KernelSet& scalar = kernels::scalar_set();
+  for (const kernels::KernelSet* set : kernels::available()) {
+    if (!set->dot_rows) continue;  // active() gives such a set the scalar helpers
+    for (int64_t n : {8, 13, 64, 128}) {
+      for (int n_rows : {1, 3, 4, 7, 16}) {
+        const int64_t stride = n + 5;
+        const auto rows = random_floats(n_rows * stride, rng);
+        const auto x = random_floats(n, rng);
+        std::vector<float> got(n_rows), want(n_rows);
+        set->dot_rows(rows.data(), stride, n_rows, x.data(), n, got.data());
+        scalar.dot_rows(rows.data(), stride, n_rows, x.data(), n, want.data());
+        for (int i = 0; i < n_rows; ++i) EXPECT_NEAR(got[i], want[i], 1e-5 * n) << set->name << " dot_rows n=" << n;
+        auto y_got = random_floats(n, rng);
+        auto y_want = y_got;
+        const auto a = random_floats(n_rows, rng);
+        set->axpy_rows(rows.data(), stride, n_rows, a.data(), n, y_got.data());
+        scalar.axpy_rows(rows.data(), stride, n_rows, a.data(), n, y_want.data());
+        for (int64_t j = 0; j < n; ++j) EXPECT_NEAR(y_got[j], y_want[j], 1e-5 * n_rows) << set->name << " axpy_rows n=" << n;
+      }
+    }
+    for (int64_t n : {1, 7, 8, 9, 100}) {
+      std::vector<float> x(n);
+      for (int64_t i = 0; i < n; ++i) x[i] = -90.0f + 90.0f * static_cast<float>(i) / static_cast<float>(n);
+      x[0] = 0.5f;  // the max
+      auto got = x, want = x;
+      const float sum_got = set->exp_sum(got.data(), n, 0.5f), sum_want = scalar.exp_sum(want.data(), n, 0.5f);
+      EXPECT_NEAR(sum_got, sum_want, 1e-6f * sum_want) << set->name << " n=" << n;
+      for (int64_t i = 0; i < n; ++i) EXPECT_NEAR(got[i], want[i], 1e-6f * want[i] + 1e-30f) << set->name << " exp at " << x[i];
+    }
+  }
+}
+
 }  // namespace
 }  // namespace citadel

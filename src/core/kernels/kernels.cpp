@@ -64,14 +64,20 @@ std::vector<const KernelSet*> available() {
 }
 
 const KernelSet& active() {
-  static const KernelSet* chosen = [] {
+  static const KernelSet chosen = [] {
     const auto sets = available();
+    const KernelSet* pick = sets.back();  // the last one is the widest this CPU runs
     if (const char* want = std::getenv("CITADEL_ISA"))
       for (const KernelSet* s : sets)
-        if (std::strcmp(s->name, want) == 0) return s;
-    return sets.back();  // the last one is the widest this CPU runs
+        if (std::strcmp(s->name, want) == 0) pick = s;
+    KernelSet set = *pick;
+    const KernelSet& portable = scalar_set();
+    if (!set.dot_rows) set.dot_rows = portable.dot_rows;
+    if (!set.axpy_rows) set.axpy_rows = portable.axpy_rows;
+    if (!set.exp_sum) set.exp_sum = portable.exp_sum;
+    return set;
   }();
-  return *chosen;
+  return chosen;
 }
 
 }  // namespace citadel::kernels

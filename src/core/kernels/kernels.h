@@ -29,6 +29,14 @@ struct KernelSet {
   // Optional matrix-matrix tiles (nullptr: matmul loops over `dot`).
   TileFn tile_q8_0 = nullptr, tile_q4_0 = nullptr, tile_q4_k = nullptr, tile_q6_k = nullptr;
 
+  // Float helpers of attention over the rows of a KV block (a set without them gets the scalar
+  // ones from active()). dot_rows: out[i] = dot(rows + i * stride, x, n) for i < n_rows.
+  // axpy_rows: y += sum over i < n_rows of a[i] * (rows + i * stride). exp_sum: x[i] =
+  // exp(x[i] - max) for i < n, returning their sum (the body of a softmax).
+  void (*dot_rows)(const float* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) = nullptr;
+  void (*axpy_rows)(const float* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) = nullptr;
+  float (*exp_sum)(float* x, int64_t n, float max) = nullptr;
+
   DotFn dot(TensorType type) const;  // nullptr for a type without a kernel
   TileFn tile(TensorType type) const;
 };

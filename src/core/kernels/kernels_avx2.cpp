@@ -558,12 +558,110 @@ void tile_q6_k(const void* w, size_t w_stride, int nr, const void* x, int n_grou
   });
 }
 
+// --- attention helpers
+
+void dot_rows(const float* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) {
+  int i = 0;
+  if (n % 8 == 0) {
+    for (; i + 4 <= n_rows; i += 4) {  // four rows at once: one horizontal sum for all four
+      const float* r = rows + i * stride;
+      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      for (int64_t j = 0; j < n; j += 8) {
+        const __m256 xv = _mm256_loadu_ps(x + j);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(r + j), xv, a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(r + stride + j), xv, a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(r + 2 * stride + j), xv, a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(r + 3 * stride + j), xv, a3);
+      }
+      const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+      _mm_storeu_ps(out + i, _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1)));
+    }
+  }
+  for (; i < n_rows; ++i) out[i] = dot_f32(rows + i * stride, x, n);
+}
+
+void axpy_rows(const float* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) {
+  int64_t j = 0;
+  for (; j + 32 <= n; j += 32) {  // four independent chains of FMAs
+    __m256 y0 = _mm256_loadu_ps(y + j), y1 = _mm256_loadu_ps(y + j + 8);
+    __m256 y2 = _mm256_loadu_ps(y + j + 16), y3 = _mm256_loadu_ps(y + j + 24);
+    for (int i = 0; i < n_rows; ++i) {
+      const float* r = rows + i * stride + j;
+      const __m256 ai = _mm256_set1_ps(a[i]);
+      y0 = _mm256_fmadd_ps(ai, _mm256_loadu_ps(r), y0);
+      y1 = _mm256_fmadd_ps(ai, _mm256_loadu_ps(r + 8), y1);
+      y2 = _mm256_fmadd_ps(ai, _mm256_loadu_ps(r + 16), y2);
+      y3 = _mm256_fmadd_ps(ai, _mm256_loadu_ps(r + 24), y3);
+    }
+    _mm256_storeu_ps(y + j, y0);
+    _mm256_storeu_ps(y + j + 8, y1);
+    _mm256_storeu_ps(y + j + 16, y2);
+    _mm256_storeu_ps(y + j + 24, y3);
+  }
+  for (; j + 8 <= n; j += 8) {
+    __m256 acc = _mm256_loadu_ps(y + j);
+    for (int i = 0; i < n_rows; ++i) acc = _mm256_fmadd_ps(_mm256_set1_ps(a[i]), _mm256_loadu_ps(rows + i * stride + j), acc);
+    _mm256_storeu_ps(y + j, acc);
+  }
+  for (; j < n; ++j)
+    for (int i = 0; i < n_rows; ++i) y[j] += a[i] * rows[i * stride + j];
+}
+
+// exp(x) for x <= 0: 2^k * p(r) with k = round(x / ln 2), r = x - k ln 2 (ln 2 split in two so r
+// is exact), |r| <= ln2 / 2, p the degree-6 Taylor polynomial (relative error below 2e-7).
+// Inputs under -87 are clamped there (exp is then below 1e-37).
+inline __m256 exp_nonpositive(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+  const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.0f / 720);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  const __m256i two_k = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(two_k));
+}
+
+float exp_sum(float* x, int64_t n, float max) {
+  const __m256 m = _mm256_set1_ps(max);
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
+    _mm256_storeu_ps(x + i, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  if (i < n) {  // the tail through the same formula, so a value does not depend on its position
+    alignas(32) float tail[8];
+    const int64_t rest = n - i;
+    for (int l = 0; l < 8; ++l) tail[l] = l < rest ? x[i + l] - max : -100.0f;
+    const __m256 e = _mm256_and_ps(exp_nonpositive(_mm256_load_ps(tail)),
+                                   _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(rest)),
+                                                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))));
+    _mm256_store_ps(tail, e);
+    for (int64_t l = 0; l < rest; ++l) x[i + l] = tail[l];
+    acc = _mm256_add_ps(acc, e);
+  }
+  return hsum(acc);
+}
+
 }  // namespace
 
 const KernelSet* avx2_kernels() {
-  static const KernelSet set{"avx2", dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0,
-                             dot_q4_1, dot_q5_0, dot_q5_1, dot_q4_k, dot_q5_k, dot_q6_k,
-                             tile_q8_0, tile_q4_0, tile_q4_k, tile_q6_k};
+  static const KernelSet set = [] {
+    KernelSet s{"avx2", dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0,
+                dot_q4_1, dot_q5_0, dot_q5_1, dot_q4_k, dot_q5_k, dot_q6_k,
+                tile_q8_0, tile_q4_0, tile_q4_k, tile_q6_k};
+    s.dot_rows = dot_rows;
+    s.axpy_rows = axpy_rows;
+    s.exp_sum = exp_sum;
+    return s;
+  }();
   return &set;
 }
 

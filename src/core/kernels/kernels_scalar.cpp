@@ -1,5 +1,6 @@
 // The portable kernels: the same integer sums as the SIMD sets, written plainly.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/fp16.h"
@@ -136,11 +137,34 @@ float dot_q6_k(const void* w, const void* x, int64_t n) {
   return sum;
 }
 
+// --- attention helpers
+
+void dot_rows(const float* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) {
+  for (int i = 0; i < n_rows; ++i) out[i] = dot_f32(rows + i * stride, x, n);
+}
+
+void axpy_rows(const float* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) {
+  for (int i = 0; i < n_rows; ++i)
+    for (int64_t j = 0; j < n; ++j) y[j] += a[i] * rows[i * stride + j];
+}
+
+float exp_sum(float* x, int64_t n, float max) {
+  float sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += x[i] = std::exp(x[i] - max);
+  return sum;
+}
+
 }  // namespace
 
 const KernelSet& scalar_set() {
-  static const KernelSet set{"scalar", dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0,
-                             dot_q4_1, dot_q5_0, dot_q5_1, dot_q4_k, dot_q5_k, dot_q6_k};
+  static const KernelSet set = [] {
+    KernelSet s{"scalar", dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0,
+                dot_q4_1, dot_q5_0, dot_q5_1, dot_q4_k, dot_q5_k, dot_q6_k};
+    s.dot_rows = dot_rows;
+    s.axpy_rows = axpy_rows;
+    s.exp_sum = exp_sum;
+    return s;
+  }();
   return set;
 }
 
