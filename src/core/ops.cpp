@@ -48,15 +48,21 @@ float gelu(float x) {
   return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + 0.044715f * x * x)));
 }
 
-void rope(float* head, int64_t head_dim, int64_t n_rot, int64_t pos, float theta_base, float freq_scale,
-          const float* freq_factors, RopeStyle style) {
-  (void)head_dim;
-  const int64_t half = n_rot / 2;
-  for (int64_t i = 0; i < half; ++i) {
+void rope_angles(int64_t n_rot, int64_t pos, float theta_base, float freq_scale, const float* freq_factors,
+                 float* cos_sin) {
+  for (int64_t i = 0; i < n_rot / 2; ++i) {
     float freq = 1.0f / std::pow(theta_base, static_cast<float>(2 * i) / static_cast<float>(n_rot));
     if (freq_factors) freq /= freq_factors[i];
     const float angle = static_cast<float>(pos) * freq_scale * freq;
-    const float c = std::cos(angle), s = std::sin(angle);
+    cos_sin[2 * i] = std::cos(angle);
+    cos_sin[2 * i + 1] = std::sin(angle);
+  }
+}
+
+void rope_rotate(float* head, int64_t n_rot, const float* cos_sin, RopeStyle style) {
+  const int64_t half = n_rot / 2;
+  for (int64_t i = 0; i < half; ++i) {
+    const float c = cos_sin[2 * i], s = cos_sin[2 * i + 1];
     const int64_t a = style == RopeStyle::Adjacent ? 2 * i : i;
     const int64_t b = style == RopeStyle::Adjacent ? 2 * i + 1 : i + half;
     const float x0 = head[a], x1 = head[b];

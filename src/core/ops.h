@@ -15,9 +15,12 @@ float gelu(float x);  // tanh approximation, as ggml
 
 enum class RopeStyle { Adjacent, NeoX };  // pairs (2i, 2i+1) as llama in GGUF, or (i, i + n/2)
 
-// Rotary position embedding of one head of `head_dim` values, rotating the first `n_rot` of them.
+// Rotary position embedding, in two halves so the angles of a position serve every head:
+// rope_angles writes n_rot values (cos, sin of each rotated pair) for position `pos`;
 // freq_factors (n_rot/2 values, may be null) divide each frequency, as Llama 3's rope_freqs.
-void rope(float* head, int64_t head_dim, int64_t n_rot, int64_t pos, float theta_base, float freq_scale,
-          const float* freq_factors, RopeStyle style);
+// rope_rotate then turns the first n_rot values of one head by them.
+void rope_angles(int64_t n_rot, int64_t pos, float theta_base, float freq_scale, const float* freq_factors,
+                 float* cos_sin);
+void rope_rotate(float* head, int64_t n_rot, const float* cos_sin, RopeStyle style);
 
 }  // namespace citadel

@@ -53,17 +53,19 @@ void self_attention(const HParams& hp, const Weights& weights, int il, const Bat
   }
 
   const float* freq_factors = weights.rope_freqs.present() ? weights.rope_freqs.f32() : nullptr;
+  std::vector<float> cos_sin(hp.n_rot);
   for (int64_t t = 0; t < n; ++t) {
     const int64_t pos = batch.positions[t];
+    rope_angles(hp.n_rot, pos, hp.rope_theta, hp.rope_freq_scale, freq_factors, cos_sin.data());
     for (int64_t h = 0; h < hp.n_head; ++h) {
       float* qh = q.data() + t * q_dim + h * hd;
       if (w.q_norm.present()) rms_norm(qh, w.q_norm.f32(), qh, hd, hp.norm_eps);
-      rope(qh, hd, hp.n_rot, pos, hp.rope_theta, hp.rope_freq_scale, freq_factors, hp.rope_style);
+      rope_rotate(qh, hp.n_rot, cos_sin.data(), hp.rope_style);
     }
     for (int64_t h = 0; h < hp.n_head_kv; ++h) {
       float* kh = k.data() + t * kv_dim + h * hd;
       if (w.k_norm.present()) rms_norm(kh, w.k_norm.f32(), kh, hd, hp.norm_eps);
-      rope(kh, hd, hp.n_rot, pos, hp.rope_theta, hp.rope_freq_scale, freq_factors, hp.rope_style);
+      rope_rotate(kh, hp.n_rot, cos_sin.data(), hp.rope_style);
     }
     const int32_t seq = batch.seq_ids[t];
     std::copy(k.data() + t * kv_dim, k.data() + (t + 1) * kv_dim, kv.k(il, seq, pos));
