@@ -36,7 +36,7 @@ void matmul(const Tensor& w, const float* x, int64_t n_tokens, float* y, ThreadP
     if (scratch.size() < x_stride * n_tokens) scratch.resize(x_stride * n_tokens);
     uint8_t* out = scratch.data();
     auto quantize = [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) kernels::quantize_act(fmt, x + t * k, out + t * x_stride, k);
+      for (int64_t t = t0; t < t1; ++t) ks.quantize_act(fmt, x + t * k, out + t * x_stride, k);
     };
     if (n_tokens == 1) quantize(0, 1);
     else pool.parallel_for(n_tokens, quantize);

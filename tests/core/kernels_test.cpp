@@ -290,5 +290,25 @@ TEST(Kernels, AttentionHelpersMatchScalar) {
   }
 }
 
+
+// SIMD activation quantization gives the portable bytes exactly: every kernel sees the same
+// integers whichever set quantized them.
+TEST(Kernels, ActivationQuantizationIsTheSameOnEverySet) {
+  std::mt19937 rng(23);
+  for (const kernels::KernelSet* set : kernels::available()) {
+    if (!set->quantize_act) continue;
+    for (kernels::ActFormat fmt : {kernels::ActFormat::Q8_0, kernels::ActFormat::Q8_K}) {
+      const int64_t n = 1024;
+      auto x = random_floats(n, rng, 3.0f);
+      for (int64_t i = 0; i < 32; ++i) x[i] = 0.0f;       // an all-zero block (d = 0)
+      for (int64_t i = 300; i < n; i += 97) x[i] *= 1e4f;  // outliers
+      std::vector<uint8_t> got(kernels::act_row_bytes(fmt, n)), want(got.size());
+      set->quantize_act(fmt, x.data(), got.data(), n);
+      kernels::quantize_act(fmt, x.data(), want.data(), n);
+      EXPECT_EQ(got, want) << set->name << " format " << static_cast<int>(fmt);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace citadel

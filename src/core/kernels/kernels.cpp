@@ -75,6 +75,7 @@ const KernelSet& active() {
     if (!set.dot_rows) set.dot_rows = portable.dot_rows;
     if (!set.axpy_rows) set.axpy_rows = portable.axpy_rows;
     if (!set.exp_sum) set.exp_sum = portable.exp_sum;
+    if (!set.quantize_act) set.quantize_act = kernels::quantize_act;
     return set;
   }();
   return chosen;

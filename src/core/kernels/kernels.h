@@ -36,6 +36,8 @@ struct KernelSet {
   void (*dot_rows)(const float* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) = nullptr;
   void (*axpy_rows)(const float* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) = nullptr;
   float (*exp_sum)(float* x, int64_t n, float max) = nullptr;
+  // quantize_act (act_quant.h) with this CPU's instructions: the same integers, bit for bit.
+  void (*quantize_act)(ActFormat format, const float* x, void* out, int64_t n) = nullptr;
 
   DotFn dot(TensorType type) const;  // nullptr for a type without a kernel
   TileFn tile(TensorType type) const;

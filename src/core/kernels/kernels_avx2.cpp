@@ -650,6 +650,67 @@ float exp_sum(float* x, int64_t n, float max) {
   return hsum(acc);
 }
 
+// --- activation quantization: act_quant.cpp's arithmetic (amax / 127, x * (1 / d) rounded to
+// nearest even), so the integers are the same.
+
+inline int hsum_i32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_hadd_epi32(s, s);
+  s = _mm_hadd_epi32(s, s);
+  return _mm_cvtsi128_si32(s);
+}
+
+// 32 floats times id, rounded, to 32 int8; sums[0], sums[1] get the sums of each 16.
+inline void quantize_32(const float* x, float id, int8_t* q, int* sums) {
+  __m256i v[4];
+  for (int i = 0; i < 4; ++i) v[i] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * i), _mm256_set1_ps(id)));
+  // packs interleave the 128-bit lanes; the permute puts the 32 bytes back in order.
+  const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(v[0], v[1]), _mm256_packs_epi32(v[2], v[3]));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(q),
+                      _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+  sums[0] = hsum_i32(_mm256_add_epi32(v[0], v[1]));
+  sums[1] = hsum_i32(_mm256_add_epi32(v[2], v[3]));
+}
+
+// max |x| over n (a multiple of 8) values; a NaN is skipped, as in act_quant.cpp.
+inline float abs_max(const float* x, int64_t n) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 m = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n; i += 8) m = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)), m);
+  __m128 r = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  r = _mm_max_ps(r, _mm_movehl_ps(r, r));
+  r = _mm_max_ss(r, _mm_movehdup_ps(r));
+  return _mm_cvtss_f32(r);
+}
+
+void quantize_act_avx2(ActFormat format, const float* x, void* out, int64_t n) {
+  if (format == ActFormat::Q8_0) {
+    auto* b = static_cast<ActQ8_0*>(out);
+    for (int64_t i = 0; i < n / 32; ++i, x += 32) {
+      const float d = abs_max(x, 32) / 127.0f;
+      int sums[2];
+      quantize_32(x, d ? 1.0f / d : 0.0f, b[i].qs, sums);
+      b[i].d = d;
+      b[i].s = d * static_cast<float>(sums[0] + sums[1]);
+    }
+  } else if (format == ActFormat::Q8_K) {
+    auto* b = static_cast<ActQ8_K*>(out);
+    for (int64_t i = 0; i < n / 256; ++i, x += 256) {
+      const float d = abs_max(x, 256) / 127.0f;
+      const float id = d ? 1.0f / d : 0.0f;
+      b[i].d = d;
+      for (int j = 0; j < 8; ++j) {
+        int sums[2];
+        quantize_32(x + 32 * j, id, b[i].qs + 32 * j, sums);
+        b[i].bsums[2 * j] = static_cast<int16_t>(sums[0]);
+        b[i].bsums[2 * j + 1] = static_cast<int16_t>(sums[1]);
+      }
+    }
+  } else {
+    quantize_act(format, x, out, n);
+  }
+}
+
 }  // namespace
 
 const KernelSet* avx2_kernels() {
@@ -660,6 +721,7 @@ const KernelSet* avx2_kernels() {
     s.dot_rows = dot_rows;
     s.axpy_rows = axpy_rows;
     s.exp_sum = exp_sum;
+    s.quantize_act = quantize_act_avx2;
     return s;
   }();
   return &set;
