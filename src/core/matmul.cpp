@@ -17,6 +17,10 @@ constexpr int kTileRows = 16;
 // Groups of 8 tokens per call of a TileFn: 64 tokens of activations (about 160 KB for 4096
 // columns) stay in L2 while the tile's rows pass over them.
 constexpr int kTileGroups = 8;
+// Tokens left over after the whole groups go through a tile too, padded with zero rows to a
+// group of 8, when there are at least this many: one pass over the weights instead of one per
+// token (a decode step of a few concurrent sequences is such a batch). Fewer go through `dot`.
+constexpr int64_t kPadFrom = 3;
 
 }  // namespace
 
@@ -27,28 +31,34 @@ void matmul(const Tensor& w, const float* x, int64_t n_tokens, float* y, ThreadP
   if (!dot) throw std::invalid_argument("matmul: unsupported tensor type " + type_name(w.type));
   row_bytes(w.type, k);  // throws unless k is a multiple of the block size
 
-  // Quantize the activations once; every row of w reads them.
+  // Prefill with a tile kernel: whole groups of 8 tokens, the last one padded (kPadFrom).
+  const kernels::TileFn tile = n_tokens >= kPadFrom ? ks.tile(w.type) : nullptr;
+  const int64_t rem = n_tokens % 8;
+  const bool padded = tile && rem >= kPadFrom;
+  const int n_groups = tile ? static_cast<int>(n_tokens / 8 + (padded ? 1 : 0)) : 0;
+  const int64_t rows_quantized = padded ? 8 * static_cast<int64_t>(n_groups) : n_tokens;
+
+  // Quantize the activations once; every row of w reads them. Pad rows are zeros (d = 0).
   const kernels::ActFormat fmt = kernels::act_format(w.type);
   const size_t x_stride = kernels::act_row_bytes(fmt, k);
   const void* xq = x;
   thread_local std::vector<uint8_t> scratch;
   if (fmt != kernels::ActFormat::F32) {
-    if (scratch.size() < x_stride * n_tokens) scratch.resize(x_stride * n_tokens);
+    if (scratch.size() < x_stride * rows_quantized) scratch.resize(x_stride * rows_quantized);
     uint8_t* out = scratch.data();
     auto quantize = [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) ks.quantize_act(fmt, x + t * k, out + t * x_stride, k);
     };
     if (n_tokens == 1) quantize(0, 1);
     else pool.parallel_for(n_tokens, quantize);
+    std::fill(out + n_tokens * x_stride, out + rows_quantized * x_stride, uint8_t{0});
     xq = out;
   }
   const auto* xb = static_cast<const uint8_t*>(xq);
   const auto* base = static_cast<const uint8_t*>(w.data);
   const size_t w_stride = w.row_size();
 
-  // Prefill with a tile kernel: whole groups of 8 tokens go through it, interleaved once here.
-  const kernels::TileFn tile = n_tokens >= 8 ? ks.tile(w.type) : nullptr;
-  const int n_groups = tile ? static_cast<int>(n_tokens / 8) : 0;
+  // Interleave the groups once for the tiles.
   const size_t group_bytes = n_groups ? kernels::act_group_bytes(fmt, k) : 0;
   thread_local std::vector<uint8_t> packed;
   if (n_groups) {
@@ -59,17 +69,26 @@ void matmul(const Tensor& w, const float* x, int64_t n_tokens, float* y, ThreadP
     });
   }
   const uint8_t* xp = packed.data();
-  const int64_t first_single = 8 * static_cast<int64_t>(n_groups);  // tokens left to `dot`
+  const int full_groups = n_groups - (padded ? 1 : 0);   // groups whose 8 outputs are all real
+  const int64_t first_single = tile ? (padded ? n_tokens : 8 * static_cast<int64_t>(full_groups)) : 0;
 
   pool.parallel_for(m, [&](int64_t r0, int64_t r1) {
     thread_local std::vector<uint8_t> tile_scratch;
+    thread_local std::vector<float> pad_out;  // the padded group's 8 x kTileRows outputs
     if (n_groups && tile_scratch.size() < kernels::tile_scratch_bytes(k)) tile_scratch.resize(kernels::tile_scratch_bytes(k));
+    if (padded) pad_out.resize(8 * kTileRows);
     for (int64_t rb = r0; rb < r1; rb += kTileRows) {
       const int nr = static_cast<int>(std::min<int64_t>(kTileRows, r1 - rb));
+      const uint8_t* wt = base + rb * w_stride;
       // Groups of tokens small enough that their activations stay in cache next to the tile.
-      for (int g0 = 0; g0 < n_groups; g0 += kTileGroups)
-        tile(base + rb * w_stride, w_stride, nr, xp + g0 * group_bytes, std::min(kTileGroups, n_groups - g0), k,
-             y + 8 * g0 * m + rb, m, tile_scratch.data());
+      for (int g0 = 0; g0 < full_groups; g0 += kTileGroups)
+        tile(wt, w_stride, nr, xp + g0 * group_bytes, std::min(kTileGroups, full_groups - g0), k, y + 8 * g0 * m + rb, m,
+             tile_scratch.data());
+      if (padded) {
+        tile(wt, w_stride, nr, xp + full_groups * group_bytes, 1, k, pad_out.data(), kTileRows, tile_scratch.data());
+        for (int64_t t = 0; t < rem; ++t)
+          std::copy(pad_out.data() + t * kTileRows, pad_out.data() + t * kTileRows + nr, y + (8 * full_groups + t) * m + rb);
+      }
       for (int64_t t = first_single; t < n_tokens; ++t) {
         const uint8_t* xt = xb + t * x_stride;
         float* yt = y + t * m;
