@@ -29,6 +29,9 @@ TEST(Neon, ActiveOnAarch64) {
     EXPECT_NE(neon->*field, nullptr);
     EXPECT_NE(neon->*field, scalar.*field);
   }
+  EXPECT_NE(neon->dot_rows, nullptr);
+  EXPECT_NE(neon->axpy_rows, nullptr);
+  EXPECT_NE(neon->exp_sum, nullptr);
 #else
   EXPECT_EQ(kernels::neon_set(), nullptr);
   GTEST_SKIP() << "not an aarch64 build (the NEON set is tested by the aarch64 cross build under qemu)";

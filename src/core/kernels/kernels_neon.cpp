@@ -3,9 +3,10 @@
 // sums are those of the scalar set: int8 x int8 products widened to int16 pairs (vmull_s8 /
 // vmlal_high_s8: two products of at most 128 * 127 fit) and added pairwise into int32
 // (vpadalq_s16). Where the compiler targets the dot-product extension (-march=armv8.2-a+dotprod,
-// __ARM_FEATURE_DOTPROD) vdotq_s32 does the same sums in one instruction. No prefill tiles yet:
-// matmul loops over the dot kernels. Keeps to intrinsics and its own static helpers, like the
-// other per-ISA files.
+// __ARM_FEATURE_DOTPROD) vdotq_s32 does the same sums in one instruction. Also the attention
+// helpers (dot_rows, axpy_rows, exp_sum). No prefill tiles or activation quantization yet: matmul
+// loops over the dot kernels. Keeps to intrinsics and its own static helpers, like the other
+// per-ISA files.
 #include "core/kernels/kernels_isa.h"
 
 #if defined(__aarch64__) && defined(__ARM_NEON)
@@ -262,11 +263,104 @@ float dot_q6_k(const void* w, const void* x, int64_t n) {
   return sum;
 }
 
+// --- attention helpers (as kernels_avx2.cpp, four lanes wide)
+
+void dot_rows(const float* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) {
+  int i = 0;
+  if (n % 4 == 0) {
+    for (; i + 4 <= n_rows; i += 4) {  // four rows at once: one pairwise reduction for all four
+      const float* r = rows + i * stride;
+      float32x4_t a0 = vdupq_n_f32(0), a1 = a0, a2 = a0, a3 = a0;
+      for (int64_t j = 0; j < n; j += 4) {
+        const float32x4_t xv = vld1q_f32(x + j);
+        a0 = vfmaq_f32(a0, vld1q_f32(r + j), xv);
+        a1 = vfmaq_f32(a1, vld1q_f32(r + stride + j), xv);
+        a2 = vfmaq_f32(a2, vld1q_f32(r + 2 * stride + j), xv);
+        a3 = vfmaq_f32(a3, vld1q_f32(r + 3 * stride + j), xv);
+      }
+      vst1q_f32(out + i, vpaddq_f32(vpaddq_f32(a0, a1), vpaddq_f32(a2, a3)));
+    }
+  }
+  for (; i < n_rows; ++i) out[i] = dot_f32(rows + i * stride, x, n);
+}
+
+void axpy_rows(const float* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) {
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {  // four independent chains of FMAs
+    float32x4_t y0 = vld1q_f32(y + j), y1 = vld1q_f32(y + j + 4), y2 = vld1q_f32(y + j + 8), y3 = vld1q_f32(y + j + 12);
+    for (int i = 0; i < n_rows; ++i) {
+      const float* r = rows + i * stride + j;
+      y0 = vfmaq_n_f32(y0, vld1q_f32(r), a[i]);
+      y1 = vfmaq_n_f32(y1, vld1q_f32(r + 4), a[i]);
+      y2 = vfmaq_n_f32(y2, vld1q_f32(r + 8), a[i]);
+      y3 = vfmaq_n_f32(y3, vld1q_f32(r + 12), a[i]);
+    }
+    vst1q_f32(y + j, y0);
+    vst1q_f32(y + j + 4, y1);
+    vst1q_f32(y + j + 8, y2);
+    vst1q_f32(y + j + 12, y3);
+  }
+  for (; j + 4 <= n; j += 4) {
+    float32x4_t acc = vld1q_f32(y + j);
+    for (int i = 0; i < n_rows; ++i) acc = vfmaq_n_f32(acc, vld1q_f32(rows + i * stride + j), a[i]);
+    vst1q_f32(y + j, acc);
+  }
+  for (; j < n; ++j)
+    for (int i = 0; i < n_rows; ++i) y[j] += a[i] * rows[i * stride + j];
+}
+
+// exp(x) for x <= 0: 2^k * p(r) with k = round(x / ln 2), r = x - k ln 2 (ln 2 split in two so r
+// is exact), |r| <= ln2 / 2, p the degree-6 Taylor polynomial (relative error below 2e-7).
+// Inputs under -87 are clamped there (exp is then below 1e-37). The AVX2 set's formula.
+inline float32x4_t exp_nonpositive(float32x4_t x) {
+  x = vmaxq_f32(x, vdupq_n_f32(-87.0f));
+  const float32x4_t k = vrndnq_f32(vmulq_n_f32(x, 1.44269504088896341f));
+  float32x4_t r = vfmsq_f32(x, k, vdupq_n_f32(0.693359375f));
+  r = vfmsq_f32(r, k, vdupq_n_f32(-2.12194440e-4f));
+  float32x4_t p = vdupq_n_f32(1.0f / 720);
+  p = vfmaq_f32(vdupq_n_f32(1.0f / 120), p, r);
+  p = vfmaq_f32(vdupq_n_f32(1.0f / 24), p, r);
+  p = vfmaq_f32(vdupq_n_f32(1.0f / 6), p, r);
+  p = vfmaq_f32(vdupq_n_f32(0.5f), p, r);
+  p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+  p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+  const int32x4_t two_k = vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(k), vdupq_n_s32(127)), 23);
+  return vmulq_f32(p, vreinterpretq_f32_s32(two_k));
+}
+
+float exp_sum(float* x, int64_t n, float max) {
+  const float32x4_t m = vdupq_n_f32(max);
+  float32x4_t acc = vdupq_n_f32(0);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const float32x4_t e = exp_nonpositive(vsubq_f32(vld1q_f32(x + i), m));
+    vst1q_f32(x + i, e);
+    acc = vaddq_f32(acc, e);
+  }
+  if (i < n) {  // the tail through the same formula, so a value does not depend on its position
+    float tail[4];
+    const int64_t rest = n - i;
+    for (int l = 0; l < 4; ++l) tail[l] = l < rest ? x[i + l] - max : -100.0f;
+    vst1q_f32(tail, exp_nonpositive(vld1q_f32(tail)));
+    for (int64_t l = 0; l < rest; ++l) {
+      x[i + l] = tail[l];
+      acc = vsetq_lane_f32(vgetq_lane_f32(acc, 0) + tail[l], acc, 0);
+    }
+  }
+  return vaddvq_f32(acc);
+}
+
 }  // namespace
 
 const KernelSet* neon_kernels() {
-  static const KernelSet set{"neon", dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0,
-                             dot_q4_1, dot_q5_0, dot_q5_1, dot_q4_k, dot_q5_k, dot_q6_k};
+  static const KernelSet set = [] {
+    KernelSet s{"neon", dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0,
+                dot_q4_1, dot_q5_0, dot_q5_1, dot_q4_k, dot_q5_k, dot_q6_k};
+    s.dot_rows = dot_rows;
+    s.axpy_rows = axpy_rows;
+    s.exp_sum = exp_sum;
+    return s;
+  }();
   return &set;
 }
 
