@@ -49,150 +49,289 @@ bool number_complete(const std::string& n) {
 
 }  // namespace
 
-void JsonPrefixValidator::end_value() {
-  mode_ = stack_.empty() ? Mode::Done : Mode::AfterValue;
+namespace {
+const std::vector<std::string> kTrueFalse{"true", "false"}, kNull{"null"};
+
+uint8_t kind_of_start(unsigned char c) {
+  switch (c) {
+    case '{': return JsonSchema::kObject;
+    case '[': return JsonSchema::kArray;
+    case '"': return JsonSchema::kString;
+    case 't': case 'f': return JsonSchema::kBoolean;
+    case 'n': return JsonSchema::kNull;
+    default: return c == '-' || std::isdigit(c) ? JsonSchema::kNumber | JsonSchema::kInteger : 0;
+  }
+}
+}  // namespace
+
+JsonValidator::JsonValidator(std::shared_ptr<const JsonSchema> schema) : schema_(std::move(schema)) {
+  push_value(schema_->root());
 }
 
-bool JsonPrefixValidator::feed(unsigned char c) {
-  JsonPrefixValidator saved = *this;
-  if (feed_impl(c)) return true;
-  *this = saved;
+bool JsonValidator::feed(unsigned char c) {
+  JsonValidator saved = *this;
+  if (step(c)) return true;
+  *this = std::move(saved);
   return false;
 }
 
-bool JsonPrefixValidator::feed(const std::string& s) {
-  JsonPrefixValidator saved = *this;
+bool JsonValidator::feed(const std::string& s) {
+  JsonValidator saved = *this;
   for (unsigned char c : s)
-    if (!feed_impl(c)) {
-      *this = saved;
+    if (!step(c)) {
+      *this = std::move(saved);
       return false;
     }
   return true;
 }
 
-bool JsonPrefixValidator::complete() const { return mode_ == Mode::Done; }
+bool JsonValidator::accepts(const std::string& s) const {
+  JsonValidator probe = *this;
+  for (unsigned char c : s)
+    if (!probe.step(c)) return false;
+  return true;
+}
 
-bool JsonPrefixValidator::feed_impl(unsigned char c) {
-  if (mode_ != Mode::String && mode_ != Mode::StringEscape && mode_ != Mode::StringUnicode && mode_ != Mode::Number &&
-      mode_ != Mode::Literal) {
-    if (is_ws(c)) {
-      if (mode_ == Mode::Done) return false;  // nothing after the value
-      return ++whitespace_run_ <= kMaxWhitespaceRun;
+bool JsonValidator::push_value(int node) {
+  if (stack_.size() >= kMaxDepth) return false;
+  Frame f;
+  f.node = node;
+  stack_.push_back(std::move(f));
+  return true;
+}
+
+void JsonValidator::end_value() {
+  stack_.pop_back();
+  if (stack_.empty()) done_ = true;
+}
+
+bool JsonValidator::can_start(int node, unsigned char c, int depth) const {
+  if (node == JsonSchema::kAny) return kind_of_start(c) != 0;
+  if (depth > 64) return false;
+  const JsonSchema::Node& n = schema_->node(node);
+  if (!n.alternatives.empty()) {
+    for (int a : n.alternatives)
+      if (can_start(a, c, depth + 1)) return true;
+    return false;
+  }
+  if (!n.literals.empty()) {
+    for (const std::string& lit : n.literals)
+      if (static_cast<unsigned char>(lit[0]) == c) return true;
+    return false;
+  }
+  return (kind_of_start(c) & n.kinds) != 0;
+}
+
+bool JsonValidator::object_can_continue(const Frame& f) const {
+  if (f.node == JsonSchema::kAny) return true;
+  const JsonSchema::Node& n = schema_->node(f.node);
+  if (n.extra_keys) return true;
+  for (size_t i = 0; i < n.keys.size(); ++i)
+    if (!(f.seen >> i & 1)) return true;
+  return false;
+}
+
+bool JsonValidator::object_can_close(const Frame& f) const {
+  if (f.node == JsonSchema::kAny) return true;
+  const JsonSchema::Node& n = schema_->node(f.node);
+  for (size_t i = 0; i < n.keys.size(); ++i)
+    if (n.required[i] && !(f.seen >> i & 1)) return false;
+  return true;
+}
+
+// The first byte of a value: picks the alternative and the kind of value it starts.
+bool JsonValidator::start_value(Frame& f, unsigned char c) {
+  for (int depth = 0; f.node != JsonSchema::kAny && !schema_->node(f.node).alternatives.empty(); ++depth) {
+    if (depth > 64) return false;
+    int pick = -3;
+    for (int a : schema_->node(f.node).alternatives)
+      if (can_start(a, c)) {
+        pick = a;
+        break;
+      }
+    if (pick == -3) return false;
+    f.node = pick;
+  }
+  if (!can_start(f.node, c)) return false;
+  f.text.assign(1, static_cast<char>(c));
+  if (f.node != JsonSchema::kAny && !schema_->node(f.node).literals.empty()) {
+    f.phase = Phase::Literal;
+    f.literals = &schema_->node(f.node).literals;
+  } else if (c == '{') {
+    f.phase = Phase::ObjectKeyOrEnd;
+  } else if (c == '[') {
+    f.phase = Phase::ArrayValueOrEnd;
+  } else if (c == '"') {
+    f.phase = Phase::String;
+  } else if (c == 't' || c == 'f' || c == 'n') {
+    f.phase = Phase::Literal;
+    f.literals = c == 'n' ? &kNull : &kTrueFalse;
+  } else {
+    f.phase = Phase::Number;
+    f.integer = f.node != JsonSchema::kAny && !(schema_->node(f.node).kinds & JsonSchema::kNumber);
+    return true;
+  }
+  if (f.phase == Phase::Literal) {  // a one-byte literal (an enum of 1, say) is already whole
+    bool exact = false, longer = false;
+    for (const std::string& lit : *f.literals) {
+      exact |= lit == f.text;
+      longer |= lit.size() > 1 && lit[0] == f.text[0];
     }
+    if (exact && !longer) end_value();
+  }
+  return true;
+}
+
+bool JsonValidator::step(unsigned char c) {
+  if (stack_.empty()) return false;  // nothing after the value
+  Frame& f = stack_.back();
+  const bool structural = f.phase != Phase::String && f.phase != Phase::StringEscape && f.phase != Phase::StringUnicode &&
+                          f.phase != Phase::Number && f.phase != Phase::Literal && f.phase != Phase::Key;
+  if (structural) {
+    if (is_ws(c)) return ++whitespace_run_ <= kMaxWhitespaceRun;
     whitespace_run_ = 0;
   }
-  switch (mode_) {
-    case Mode::Done:
-      return false;
-    case Mode::Value:
-    case Mode::ObjectKeyOrEnd:
-    case Mode::ObjectKey:
-      if (mode_ != Mode::Value) {
-        if (c == '}' && mode_ == Mode::ObjectKeyOrEnd) {
-          stack_.pop_back();
-          end_value();
-          return true;
-        }
-        if (c != '"') return false;
-        in_key_ = true;
-        mode_ = Mode::String;
-        return true;
-      }
-      if (!started_ && object_only_ && c != '{') return false;
-      started_ = true;
-      if (c == '{' || c == '[') {
-        if (stack_.size() >= kMaxDepth) return false;
-        stack_.push_back(static_cast<char>(c));
-        mode_ = c == '{' ? Mode::ObjectKeyOrEnd : Mode::Value;
-        empty_array_ = c == '[';
-        return true;
-      }
-      if (c == ']' && empty_array_) {
-        empty_array_ = false;
-        stack_.pop_back();
+  const JsonSchema::Node* n = f.node == JsonSchema::kAny ? nullptr : &schema_->node(f.node);
+  switch (f.phase) {
+    case Phase::Value:
+      return start_value(f, c);
+    case Phase::ObjectKeyOrEnd:
+    case Phase::ObjectKey:
+      if (c == '}' && f.phase == Phase::ObjectKeyOrEnd && object_can_close(f)) {
         end_value();
         return true;
       }
-      empty_array_ = false;
-      if (c == '"') {
-        in_key_ = false;
-        mode_ = Mode::String;
-        return true;
+      if (c != '"' || !object_can_continue(f)) return false;
+      f.phase = Phase::Key;
+      f.text.clear();
+      return true;
+    case Phase::Key: {
+      if (c == '\\' || c < 0x20) return false;  // keys are plain text
+      const bool extra = !n || n->extra_keys;
+      if (c != '"') {
+        f.text.push_back(static_cast<char>(c));
+        if (extra) return true;
+        for (size_t i = 0; i < n->keys.size(); ++i)
+          if (!(f.seen >> i & 1) && n->keys[i].compare(0, f.text.size(), f.text) == 0) return true;
+        f.text.pop_back();
+        return false;
       }
-      if (c == '-' || std::isdigit(c)) {
-        number_.assign(1, static_cast<char>(c));
-        mode_ = Mode::Number;
-        return true;
-      }
-      for (const char* word : {"true", "false", "null"})
-        if (c == static_cast<unsigned char>(word[0])) {
-          literal_ = word + 1;
-          mode_ = Mode::Literal;
-          return true;
+      f.key = -2;
+      for (size_t i = 0; n && i < n->keys.size(); ++i)
+        if (n->keys[i] == f.text) {
+          if (f.seen >> i & 1) return false;  // no key twice
+          f.key = static_cast<int>(i);
         }
+      if (f.key == -2 && !extra) return false;
+      f.phase = Phase::Colon;
+      return true;
+    }
+    case Phase::Colon: {
+      if (c != ':') return false;
+      int value_node = JsonSchema::kAny;
+      if (n && f.key >= 0) {
+        f.seen |= uint64_t{1} << f.key;
+        value_node = n->key_nodes[static_cast<size_t>(f.key)];
+      } else if (n) {
+        value_node = n->extra_node;
+      }
+      f.phase = Phase::ObjectCommaOrEnd;
+      return push_value(value_node);
+    }
+    case Phase::ObjectCommaOrEnd:
+      if (c == ',' && object_can_continue(f)) {
+        f.phase = Phase::ObjectKey;
+        return true;
+      }
+      if (c == '}' && object_can_close(f)) {
+        end_value();
+        return true;
+      }
       return false;
-    case Mode::String:
+    case Phase::ArrayValueOrEnd:
+    case Phase::ArrayValue: {
+      const int64_t min_items = n ? n->min_items : 0, max_items = n ? n->max_items : -1;
+      if (c == ']' && f.phase == Phase::ArrayValueOrEnd && f.count >= min_items) {
+        end_value();
+        return true;
+      }
+      if (max_items >= 0 && f.count >= max_items) return false;
+      const int items = n ? n->items : JsonSchema::kAny;
+      if (!can_start(items, c)) return false;
+      ++f.count;
+      f.phase = Phase::ArrayCommaOrEnd;
+      if (!push_value(items)) return false;
+      return step(c);
+    }
+    case Phase::ArrayCommaOrEnd: {
+      const int64_t min_items = n ? n->min_items : 0, max_items = n ? n->max_items : -1;
+      if (c == ',' && (max_items < 0 || f.count < max_items)) {
+        f.phase = Phase::ArrayValue;
+        return true;
+      }
+      if (c == ']' && f.count >= min_items) {
+        end_value();
+        return true;
+      }
+      return false;
+    }
+    case Phase::String:
       if (c == '"') {
-        if (in_key_) {
-          in_key_ = false;
-          mode_ = Mode::Colon;
-        } else {
-          end_value();
-        }
+        end_value();
         return true;
       }
       if (c == '\\') {
-        mode_ = Mode::StringEscape;
+        f.phase = Phase::StringEscape;
         return true;
       }
       return c >= 0x20;  // control characters must be escaped
-    case Mode::StringEscape:
+    case Phase::StringEscape:
       if (c == 'u') {
-        unicode_left_ = 4;
-        mode_ = Mode::StringUnicode;
+        f.unicode_left = 4;
+        f.phase = Phase::StringUnicode;
         return true;
       }
-      if (std::strchr("\"\\/bfnrt", c) && c) {
-        mode_ = Mode::String;
+      if (c && std::strchr("\"\\/bfnrt", c)) {
+        f.phase = Phase::String;
         return true;
       }
       return false;
-    case Mode::StringUnicode:
+    case Phase::StringUnicode:
       if (!std::isxdigit(c)) return false;
-      if (--unicode_left_ == 0) mode_ = Mode::String;
+      if (--f.unicode_left == 0) f.phase = Phase::String;
       return true;
-    case Mode::Colon:
-      if (c != ':') return false;
-      mode_ = Mode::Value;
-      return true;
-    case Mode::Number: {
-      std::string next = number_ + static_cast<char>(c);
-      if (number_prefix_ok(next) && next.size() < 64) {
-        number_ = std::move(next);
+    case Phase::Number: {
+      const bool fraction = c == '.' || c == 'e' || c == 'E';
+      std::string next = f.text + static_cast<char>(c);
+      if (!(f.integer && fraction) && number_prefix_ok(next) && next.size() < 64) {
+        f.text = std::move(next);
         return true;
       }
-      if (!number_complete(number_)) return false;
-      if (stack_.empty()) return false;  // a bare top-level number never ends cleanly
-      mode_ = Mode::AfterValue;
-      return feed_impl(c);
+      if (!number_complete(f.text) || stack_.size() < 2) return false;  // a bare top-level number never ends
+      end_value();
+      return step(c);
     }
-    case Mode::Literal:
-      if (literal_.empty() || c != static_cast<unsigned char>(literal_[0])) return false;
-      literal_.erase(0, 1);
-      if (literal_.empty()) end_value();
-      return true;
-    case Mode::AfterValue:
-      if (stack_.empty()) return false;
-      if (c == ',') {
-        mode_ = stack_.back() == '{' ? Mode::ObjectKey : Mode::Value;
+    case Phase::Literal: {
+      const std::string next = f.text + static_cast<char>(c);
+      bool prefix = false, exact = false, longer = false;
+      for (const std::string& lit : *f.literals) {
+        if (lit.compare(0, next.size(), next) == 0) {
+          prefix = true;
+          exact |= lit.size() == next.size();
+          longer |= lit.size() > next.size();
+        }
+      }
+      if (prefix) {
+        f.text = next;
+        if (exact && !longer) end_value();
         return true;
       }
-      if ((c == '}' && stack_.back() == '{') || (c == ']' && stack_.back() == '[')) {
-        stack_.pop_back();
-        end_value();
-        return true;
-      }
-      return false;
+      bool whole = false;
+      for (const std::string& lit : *f.literals) whole |= lit == f.text;
+      if (!whole) return false;
+      end_value();
+      return step(c);
+    }
   }
   return false;
 }
@@ -204,7 +343,9 @@ std::shared_ptr<const std::vector<std::string>> token_pieces(const Tokenizer& to
   return pieces;
 }
 
-JsonConstraint::JsonConstraint(std::shared_ptr<const std::vector<std::string>> pieces) : pieces_(std::move(pieces)) {}
+JsonConstraint::JsonConstraint(std::shared_ptr<const std::vector<std::string>> pieces,
+                               std::shared_ptr<const JsonSchema> schema)
+    : pieces_(std::move(pieces)), state_(std::move(schema)) {}
 
 void JsonConstraint::mask(const Tokenizer& tokenizer, float* logits, int64_t n_vocab) {
   const float neg_inf = -std::numeric_limits<float>::infinity();
@@ -215,8 +356,7 @@ void JsonConstraint::mask(const Tokenizer& tokenizer, float* logits, int64_t n_v
       if (!state_.complete()) logits[i] = neg_inf;
       continue;
     }
-    JsonPrefixValidator probe = state_;
-    if (piece.empty() || !probe.feed(piece)) logits[i] = neg_inf;
+    if (piece.empty() || !state_.accepts(piece)) logits[i] = neg_inf;
   }
 }
 

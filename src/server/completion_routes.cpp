@@ -36,6 +36,7 @@ struct CompletionSpec {
   bool include_usage = false;
   bool logprobs = false;
   bool json_mode = false;
+  std::shared_ptr<const JsonSchema> schema;  // json_schema: the compiled schema (null: any object)
   bool has_tools = false;
 };
 
@@ -71,8 +72,18 @@ void parse_sampling(const json& body, CompletionSpec& spec, const RouteContext& 
     const std::string type = get_string(*it, "type", "text");
     if (type == "json_object" || type == "json_schema") spec.json_mode = true;
     else if (type != "text") throw invalid_field("response_format.type", "must be text, json_object or json_schema");
-    if (type == "json_schema" && (!it->contains("json_schema") || !(*it)["json_schema"].is_object()))
-      throw invalid_field("response_format.json_schema", "is required for type json_schema");
+    if (type == "json_schema") {
+      if (!it->contains("json_schema") || !(*it)["json_schema"].is_object())
+        throw invalid_field("response_format.json_schema", "is required for type json_schema");
+      const json& spec_schema = (*it)["json_schema"];
+      if (auto s = spec_schema.find("schema"); s != spec_schema.end() && !s->is_null()) {
+        try {
+          spec.schema = JsonSchema::compile(*s);
+        } catch (const std::invalid_argument& e) {
+          throw invalid_field("response_format.json_schema.schema", e.what());
+        }
+      }
+    }
   }
   r.deadline = ctx.deadline();
 }
@@ -85,7 +96,8 @@ std::vector<std::shared_ptr<RequestStream>> submit_all(ServedModel& m, const Com
     for (int i = 0; i < spec.n; ++i) {
       GenerationRequest r = spec.base;
       r.sampling.seed += static_cast<uint64_t>(i);
-      if (spec.json_mode) r.constraint = std::make_shared<JsonConstraint>(m.pieces);
+      if (spec.json_mode)
+        r.constraint = std::make_shared<JsonConstraint>(m.pieces, spec.schema ? spec.schema : JsonSchema::any_object());
       streams.push_back(m.engine->submit(std::move(r)));
     }
   } catch (const QueueFull& e) {

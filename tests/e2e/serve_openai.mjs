@@ -104,6 +104,23 @@ await test('json_object output is a JSON object (or its prefix when cut)', async
   if (r.choices[0].finish_reason === 'stop') JSON.parse(text);
 });
 
+await test('json_schema output follows the schema; an unsupported schema is a 400 naming it', async () => {
+  const schema = { type: 'object', properties: { ok: { type: 'boolean' }, mood: { enum: ['happy', 'sad'] }, n: { type: 'integer' } },
+    required: ['ok', 'mood', 'n'], additionalProperties: false };
+  const r = await client.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'JSON please' }], max_tokens: 80,
+    temperature: 0, response_format: { type: 'json_schema', json_schema: { name: 'answer', strict: true, schema } } });
+  const text = r.choices[0].message.content.trim();
+  assert.equal(r.choices[0].finish_reason, 'stop', text);
+  const v = JSON.parse(text);
+  assert.deepEqual(Object.keys(v).sort(), ['mood', 'n', 'ok'], text);
+  assert.equal(typeof v.ok, 'boolean');
+  assert.ok(['happy', 'sad'].includes(v.mood), text);
+  assert.ok(Number.isInteger(v.n), text);
+  await assert.rejects(client.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'x' }],
+    response_format: { type: 'json_schema', json_schema: { name: 'bad', schema: { type: 'array', prefixItems: [{}] } } } }),
+    e => e.status === 400 && e.error?.param === 'response_format.json_schema.schema' && /prefixItems/.test(e.message));
+});
+
 await test('errors: unknown model 404, wrong type 400 naming the field, context overflow 400', async () => {
   await assert.rejects(client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }),
     e => e.status === 404 && e.error?.code === 'model_not_found');
