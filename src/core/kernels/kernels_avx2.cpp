@@ -311,12 +311,17 @@ void tile_pass(const uint8_t* const* wq, size_t wq_stride, const float* const* w
         if constexpr (kSigned) {
           const __m256i wa = _mm256_sign_epi8(wb, wb);
 #pragma GCC unroll 4
-          for (int g = 0; g < G; ++g)
+          for (int g = 0; g < G; ++g) {
             sum[r][g] = _mm256_add_epi32(
                 sum[r][g], _mm256_madd_epi16(_mm256_maddubs_epi16(wa, _mm256_sign_epi8(xv[g], wb)), ones));
+            asm("" : "+x"(sum[r][g]));  // keep the running sum in a register (no reassociated spills)
+          }
         } else {
 #pragma GCC unroll 4
-          for (int g = 0; g < G; ++g) sum[r][g] = _mm256_add_epi16(sum[r][g], _mm256_maddubs_epi16(wb, xv[g]));
+          for (int g = 0; g < G; ++g) {
+            sum[r][g] = _mm256_add_epi16(sum[r][g], _mm256_maddubs_epi16(wb, xv[g]));
+            asm("" : "+x"(sum[r][g]));
+          }
         }
       }
     }
@@ -457,10 +462,16 @@ void tile_pass_k(const KRow* w, const ActQ8_Kx8* const* xg, int64_t nb, float* y
           if constexpr (kQ6) {
             const __m256i wa = _mm256_abs_epi8(wb);
 #pragma GCC unroll 4
-            for (int g = 0; g < G; ++g) sum[r][g] = _mm256_add_epi16(sum[r][g], _mm256_maddubs_epi16(wa, _mm256_sign_epi8(xv[g], wb)));
+            for (int g = 0; g < G; ++g) {
+              sum[r][g] = _mm256_add_epi16(sum[r][g], _mm256_maddubs_epi16(wa, _mm256_sign_epi8(xv[g], wb)));
+              asm("" : "+x"(sum[r][g]));
+            }
           } else {
 #pragma GCC unroll 4
-            for (int g = 0; g < G; ++g) sum[r][g] = _mm256_add_epi16(sum[r][g], _mm256_maddubs_epi16(wb, xv[g]));
+            for (int g = 0; g < G; ++g) {
+              sum[r][g] = _mm256_add_epi16(sum[r][g], _mm256_maddubs_epi16(wb, xv[g]));
+              asm("" : "+x"(sum[r][g]));
+            }
           }
         }
       }
