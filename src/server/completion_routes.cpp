@@ -244,7 +244,8 @@ std::vector<int32_t> render_chat_prompt(ServedModel& m, const json& body, bool* 
   return m.tokenizer->encode(prompt, true, true);
 }
 
-// Streams the choices as SSE; `make_chunk(index, delta_text, finish_reason_or_null)`.
+// Streams the choices as SSE; `make_chunk(index, delta_text, finish_reason_or_null, role, token)`
+// (token: the event behind the text, null for the opening chunk).
 template <typename MakeChunk, typename Finish>
 void stream_sse(httplib::Response& res, RouteContext& ctx, std::vector<std::shared_ptr<RequestStream>> streams,
                 MakeChunk make_chunk, Finish on_finish, bool include_usage, std::function<json(json)> usage_chunk) {
@@ -262,7 +263,7 @@ void stream_sse(httplib::Response& res, RouteContext& ctx, std::vector<std::shar
           for (auto& s : streams) s->cancel();
         };
         for (size_t i = 0; i < streams.size(); ++i) {
-          json first = make_chunk(i, std::optional<std::string>(), json(nullptr), true);
+          json first = make_chunk(i, std::optional<std::string>(), json(nullptr), true, nullptr);
           if (!first.is_null() && !send(first)) return cancel_all(), false;
         }
         std::vector<bool> done(streams.size(), false);
@@ -279,7 +280,7 @@ void stream_sse(httplib::Response& res, RouteContext& ctx, std::vector<std::shar
             }
             if (*got) {
               if (!ev.text.empty() || !ev.top.empty()) {
-                json chunk = make_chunk(i, std::optional<std::string>(ev.text), json(nullptr), false);
+                json chunk = make_chunk(i, std::optional<std::string>(ev.text), json(nullptr), false, &ev);
                 if (chunk.is_null()) continue;
                 if (!send(chunk)) return cancel_all(), false;
               }
@@ -352,7 +353,8 @@ void handle_chat(RouteContext& ctx, const httplib::Request& req, httplib::Respon
   // Streaming. With tools, a choice's text is held until it ends, to tell a tool call from prose.
   auto held = std::make_shared<std::vector<std::string>>(streams.size());
   const bool has_tools = spec.has_tools;
-  auto chunk = [=, &m](size_t i, std::optional<std::string> text, json reason, bool role) -> json {
+  const bool logprobs = spec.logprobs;
+  auto chunk = [=, &m](size_t i, std::optional<std::string> text, json reason, bool role, const TokenEvent* ev) -> json {
     json delta = json::object();
     if (role) delta = {{"role", "assistant"}, {"content", ""}};
     if (text) {
@@ -362,9 +364,10 @@ void handle_chat(RouteContext& ctx, const httplib::Request& req, httplib::Respon
       }
       delta["content"] = *text;
     }
+    const json lp = logprobs && ev ? chat_logprobs({*ev}, *m.tokenizer) : json(nullptr);
     return {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", m.id},
             {"system_fingerprint", "citadel"},
-            {"choices", json::array({{{"index", i}, {"delta", delta}, {"logprobs", nullptr}, {"finish_reason", reason}}})}};
+            {"choices", json::array({{{"index", i}, {"delta", delta}, {"logprobs", lp}, {"finish_reason", reason}}})}};
   };
   auto finish = [=, &m](size_t i, const GenerationResult& r) -> json {
     std::string reason = r.reason == FinishReason::Stop ? "stop" : "length";
@@ -437,10 +440,12 @@ void handle_completions(RouteContext& ctx, const httplib::Request& req, httplib:
                     "application/json");
     return;
   }
-  auto chunk = [=, &m](size_t i, std::optional<std::string> text, json reason, bool role) -> json {
+  const bool want_logprobs = spec.logprobs;
+  auto chunk = [=, &m](size_t i, std::optional<std::string> text, json reason, bool role, const TokenEvent* ev) -> json {
     if (role) return nullptr;
+    const json lp = want_logprobs && ev ? completion_logprobs({*ev}, *m.tokenizer) : json(nullptr);
     return {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", m.id},
-            {"choices", json::array({{{"index", i}, {"text", text.value_or("")}, {"logprobs", nullptr}, {"finish_reason", reason}}})}};
+            {"choices", json::array({{{"index", i}, {"text", text.value_or("")}, {"logprobs", lp}, {"finish_reason", reason}}})}};
   };
   auto finish = [=, &m](size_t i, const GenerationResult& r) -> json {
     return {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", m.id},

@@ -83,6 +83,12 @@ await test('logprobs and top_logprobs', async () => {
     assert.equal(t.top_logprobs.length, 3);
     assert.equal(t.top_logprobs[0].token, t.token);
   }
+  // Streamed: each chunk carries its token's logprobs, the same as the non-streamed answer.
+  const stream = await client.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 5, temperature: 0, logprobs: true, top_logprobs: 3, stream: true });
+  const streamed = [];
+  for await (const chunk of stream) streamed.push(...(chunk.choices[0]?.logprobs?.content ?? []));
+  assert.deepEqual(streamed.map(t => t.token), lp.map(t => t.token));
+  for (let i = 0; i < lp.length; i++) assert.ok(Math.abs(streamed[i].logprob - lp[i].logprob) < 1e-4);
 });
 
 await test('embeddings (base64 by default in the client) are unit vectors', async () => {
