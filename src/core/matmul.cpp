@@ -25,77 +25,136 @@ constexpr int64_t kPadFrom = 3;
 }  // namespace
 
 void matmul(const Tensor& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool) {
-  const int64_t k = w.cols(), m = w.rows();
+  const MatmulOut out{&w, y};
+  matmul(&out, 1, x, n_tokens, pool);
+}
+
+namespace {
+
+// x in one activation format: quantized rows (zero rows up to a whole group when the last group
+// is padded) and, for the tiles, the groups of 8 interleaved.
+struct PreparedInput {
+  bool used = false, tiles = false;
+  size_t row_bytes = 0, group_bytes = 0;
+  std::vector<uint8_t> rows, groups;
+};
+
+// One weight matrix of the call, with what its rows need.
+struct Job {
+  const Tensor* w;
+  float* y;
+  kernels::DotFn dot;
+  kernels::TileFn tile;  // null: every token through dot
+  const PreparedInput* in;
+  int64_t first_chunk;   // in units of kTileRows rows, over all jobs
+};
+
+}  // namespace
+
+void matmul(const MatmulOut* outs, int count, const float* x, int64_t n_tokens, ThreadPool& pool) {
+  if (count <= 0 || n_tokens <= 0) return;
+  const int64_t k = outs[0].w->cols();
   const kernels::KernelSet& ks = kernels::active();
-  const kernels::DotFn dot = ks.dot(w.type);
-  if (!dot) throw std::invalid_argument("matmul: unsupported tensor type " + type_name(w.type));
-  row_bytes(w.type, k);  // throws unless k is a multiple of the block size
 
-  // Prefill with a tile kernel: whole groups of 8 tokens, the last one padded (kPadFrom).
-  const kernels::TileFn tile = n_tokens >= kPadFrom ? ks.tile(w.type) : nullptr;
+  // Tiles take whole groups of 8 tokens, the last one padded with zero rows (kPadFrom).
   const int64_t rem = n_tokens % 8;
-  const bool padded = tile && rem >= kPadFrom;
-  const int n_groups = tile ? static_cast<int>(n_tokens / 8 + (padded ? 1 : 0)) : 0;
-  const int64_t rows_quantized = padded ? 8 * static_cast<int64_t>(n_groups) : n_tokens;
+  const bool may_tile = n_tokens >= kPadFrom;
+  const bool padded = rem >= kPadFrom;
+  const int n_groups = static_cast<int>(n_tokens / 8 + (padded ? 1 : 0));
+  const int full_groups = n_groups - (padded ? 1 : 0);  // groups whose 8 outputs are all real
 
-  // Quantize the activations once; every row of w reads them. Pad rows are zeros (d = 0).
-  const kernels::ActFormat fmt = kernels::act_format(w.type);
-  const size_t x_stride = kernels::act_row_bytes(fmt, k);
-  const void* xq = x;
-  thread_local std::vector<uint8_t> scratch;
-  if (fmt != kernels::ActFormat::F32) {
-    if (scratch.size() < x_stride * rows_quantized) scratch.resize(x_stride * rows_quantized);
-    uint8_t* out = scratch.data();
-    auto quantize = [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) ks.quantize_act(fmt, x + t * k, out + t * x_stride, k);
-    };
-    if (n_tokens == 1) quantize(0, 1);
-    else pool.parallel_for(n_tokens, quantize);
-    std::fill(out + n_tokens * x_stride, out + rows_quantized * x_stride, uint8_t{0});
-    xq = out;
+  // By ActFormat; the workers reach them through this pointer (a thread_local named in a lambda
+  // would be each worker's own).
+  thread_local PreparedInput prepared[3];
+  PreparedInput* const inputs = prepared;
+  for (int f = 0; f < 3; ++f) inputs[f].used = inputs[f].tiles = false;
+  std::vector<Job> jobs(static_cast<size_t>(count));
+  int64_t chunks = 0;
+  for (int i = 0; i < count; ++i) {
+    const Tensor& w = *outs[i].w;
+    if (w.cols() != k) throw std::invalid_argument("matmul: " + w.name + " is not as wide as the input");
+    Job& j = jobs[static_cast<size_t>(i)];
+    j = {&w, outs[i].y, ks.dot(w.type), may_tile ? ks.tile(w.type) : nullptr, nullptr, chunks};
+    if (!j.dot) throw std::invalid_argument("matmul: unsupported tensor type " + type_name(w.type));
+    row_bytes(w.type, k);  // throws unless k is a multiple of the block size
+    PreparedInput& in = inputs[static_cast<int>(kernels::act_format(w.type))];
+    in.used = true;
+    in.tiles |= j.tile != nullptr;
+    j.in = &in;
+    chunks += (w.rows() + kTileRows - 1) / kTileRows;
   }
-  const auto* xb = static_cast<const uint8_t*>(xq);
-  const auto* base = static_cast<const uint8_t*>(w.data);
-  const size_t w_stride = w.row_size();
 
-  // Interleave the groups once for the tiles.
-  const size_t group_bytes = n_groups ? kernels::act_group_bytes(fmt, k) : 0;
-  thread_local std::vector<uint8_t> packed;
-  if (n_groups) {
-    if (packed.size() < n_groups * group_bytes) packed.resize(n_groups * group_bytes);
-    uint8_t* out = packed.data();
-    pool.parallel_for(n_groups, [&](int64_t g0, int64_t g1) {
-      for (int64_t g = g0; g < g1; ++g) kernels::pack_act_x8(fmt, xb + 8 * g * x_stride, x_stride, k, out + g * group_bytes);
-    });
+  // Quantize the activations once per format (every row of every w reads them), interleave the
+  // groups for the tiles; one pass of the threads over groups of 8 tokens.
+  const int64_t n_units = (n_tokens + 7) / 8;
+  for (int f = 0; f < 3; ++f) {
+    PreparedInput& in = inputs[f];
+    if (!in.used) continue;
+    const auto fmt = static_cast<kernels::ActFormat>(f);
+    in.row_bytes = kernels::act_row_bytes(fmt, k);
+    const int64_t n_rows = in.tiles && padded ? 8 * static_cast<int64_t>(n_groups) : n_tokens;
+    if (fmt != kernels::ActFormat::F32 && in.rows.size() < in.row_bytes * n_rows) in.rows.resize(in.row_bytes * n_rows);
+    in.group_bytes = in.tiles ? kernels::act_group_bytes(fmt, k) : 0;
+    if (in.tiles && in.groups.size() < in.group_bytes * n_groups) in.groups.resize(in.group_bytes * n_groups);
   }
-  const uint8_t* xp = packed.data();
-  const int full_groups = n_groups - (padded ? 1 : 0);   // groups whose 8 outputs are all real
-  const int64_t first_single = tile ? (padded ? n_tokens : 8 * static_cast<int64_t>(full_groups)) : 0;
+  auto prepare = [&](int64_t u0, int64_t u1) {
+    for (int f = 0; f < 3; ++f) {
+      PreparedInput& in = inputs[f];
+      const auto fmt = static_cast<kernels::ActFormat>(f);
+      if (!in.used || fmt == kernels::ActFormat::F32) continue;
+      uint8_t* rows = in.rows.data();
+      for (int64_t u = u0; u < u1; ++u) {
+        const int64_t t0 = 8 * u, t1 = std::min(n_tokens, t0 + 8);
+        for (int64_t t = t0; t < t1; ++t) ks.quantize_act(fmt, x + t * k, rows + t * in.row_bytes, k);
+        if (!in.tiles || u >= n_groups) continue;
+        if (t1 - t0 < 8) std::fill(rows + t1 * in.row_bytes, rows + (t0 + 8) * in.row_bytes, uint8_t{0});
+        kernels::pack_act_x8(fmt, rows + t0 * in.row_bytes, in.row_bytes, k, in.groups.data() + u * in.group_bytes);
+      }
+    }
+  };
+  if (n_tokens == 1) prepare(0, 1);
+  else pool.parallel_for(n_units, prepare);
 
-  pool.parallel_for(m, [&](int64_t r0, int64_t r1) {
+  pool.parallel_for(chunks, [&](int64_t c0, int64_t c1) {
     thread_local std::vector<uint8_t> tile_scratch;
     thread_local std::vector<float> pad_out;  // the padded group's 8 x kTileRows outputs
-    if (n_groups && tile_scratch.size() < kernels::tile_scratch_bytes(k)) tile_scratch.resize(kernels::tile_scratch_bytes(k));
-    if (padded) pad_out.resize(8 * kTileRows);
-    for (int64_t rb = r0; rb < r1; rb += kTileRows) {
-      const int nr = static_cast<int>(std::min<int64_t>(kTileRows, r1 - rb));
-      const uint8_t* wt = base + rb * w_stride;
-      // Groups of tokens small enough that their activations stay in cache next to the tile.
-      for (int g0 = 0; g0 < full_groups; g0 += kTileGroups)
-        tile(wt, w_stride, nr, xp + g0 * group_bytes, std::min(kTileGroups, full_groups - g0), k, y + 8 * g0 * m + rb, m,
-             tile_scratch.data());
-      if (padded) {
-        tile(wt, w_stride, nr, xp + full_groups * group_bytes, 1, k, pad_out.data(), kTileRows, tile_scratch.data());
-        for (int64_t t = 0; t < rem; ++t)
-          std::copy(pad_out.data() + t * kTileRows, pad_out.data() + t * kTileRows + nr, y + (8 * full_groups + t) * m + rb);
+    size_t ji = 0;
+    for (int64_t c = c0; c < c1; ++c) {
+      while (ji + 1 < jobs.size() && jobs[ji + 1].first_chunk <= c) ++ji;
+      const Job& j = jobs[ji];
+      const Tensor& w = *j.w;
+      const int64_t m = w.rows(), rb = (c - j.first_chunk) * kTileRows;
+      const int nr = static_cast<int>(std::min<int64_t>(kTileRows, m - rb));
+      const auto* base = static_cast<const uint8_t*>(w.data);
+      const size_t w_stride = w.row_size();
+      const uint8_t* xb = kernels::act_format(w.type) == kernels::ActFormat::F32 ? reinterpret_cast<const uint8_t*>(x)
+                                                                                 : j.in->rows.data();
+      const size_t x_stride = j.in->row_bytes;
+      int64_t first_single = 0;
+      if (j.tile) {
+        if (tile_scratch.size() < kernels::tile_scratch_bytes(k)) tile_scratch.resize(kernels::tile_scratch_bytes(k));
+        const uint8_t* xp = j.in->groups.data();
+        const uint8_t* wt = base + rb * w_stride;
+        // Groups of tokens small enough that their activations stay in cache next to the tile.
+        for (int g0 = 0; g0 < full_groups; g0 += kTileGroups)
+          j.tile(wt, w_stride, nr, xp + g0 * j.in->group_bytes, std::min(kTileGroups, full_groups - g0), k,
+                 j.y + 8 * g0 * m + rb, m, tile_scratch.data());
+        if (padded) {
+          pad_out.resize(8 * kTileRows);
+          j.tile(wt, w_stride, nr, xp + full_groups * j.in->group_bytes, 1, k, pad_out.data(), kTileRows,
+                 tile_scratch.data());
+          for (int64_t t = 0; t < rem; ++t)
+            std::copy(pad_out.data() + t * kTileRows, pad_out.data() + t * kTileRows + nr, j.y + (8 * full_groups + t) * m + rb);
+        }
+        first_single = padded ? n_tokens : 8 * static_cast<int64_t>(full_groups);
       }
       for (int64_t t = first_single; t < n_tokens; ++t) {
         const uint8_t* xt = xb + t * x_stride;
-        float* yt = y + t * m;
-        for (int64_t r = rb; r < rb + nr; ++r) yt[r] = dot(base + r * w_stride, xt, k);
+        float* yt = j.y + t * m;
+        for (int64_t r = rb; r < rb + nr; ++r) yt[r] = j.dot(base + r * w_stride, xt, k);
       }
     }
-  }, kTileRows);
+  });
 }
 
 void get_row(const Tensor& w, int64_t r, float* out) {

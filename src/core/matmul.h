@@ -12,6 +12,15 @@ namespace citadel {
 // Work is split over the rows of w, so the weights are read once per call.
 void matmul(const Tensor& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);
 
+// The same for several matrices that read the same x (Q, K and V; gate and up): x is quantized
+// and interleaved once per activation format, and all their rows share one pass of the threads.
+// Every w must have x's width; y[i] gets the product with w[i].
+struct MatmulOut {
+  const Tensor* w;
+  float* y;
+};
+void matmul(const MatmulOut* outs, int count, const float* x, int64_t n_tokens, ThreadPool& pool);
+
 // Copies row `r` of w (any supported type) into `out` as floats (embedding lookup).
 void get_row(const Tensor& w, int64_t r, float* out);
 

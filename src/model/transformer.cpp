@@ -14,10 +14,16 @@ void embed_tokens(const Tensor& tok_embd, const Batch& batch, float* x) {
   for (int64_t t = 0; t < batch.size(); ++t) get_row(tok_embd, batch.tokens[t], x + t * tok_embd.cols());
 }
 
+// y (n rows of b's width) += the bias b, if the model has one.
+static void add_bias(const Tensor& b, float* y, int64_t n) {
+  if (!b.present()) return;
+  const int64_t width = b.ne[0];
+  for (int64_t t = 0; t < n; ++t) add(y + t * width, b.f32(), width);
+}
+
 void linear(const Tensor& w, const Tensor& b, const float* x, int64_t n, float* y, ThreadPool& pool) {
   matmul(w, x, n, y, pool);
-  if (b.present())
-    for (int64_t t = 0; t < n; ++t) add(y + t * w.rows(), b.f32(), w.rows());
+  add_bias(b, y, n);
 }
 
 void rms_norm_rows(const float* x, const Tensor& weight, float* out, int64_t n, int64_t dim, float eps) {
@@ -47,9 +53,11 @@ void self_attention(const HParams& hp, const Weights& weights, int il, const Bat
       std::copy(row + q_dim + kv_dim, row + q_dim + 2 * kv_dim, v.data() + t * kv_dim);
     }
   } else {
-    linear(w.wq, w.bq, xn, n, q.data(), pool);
-    linear(w.wk, w.bk, xn, n, k.data(), pool);
-    linear(w.wv, w.bv, xn, n, v.data(), pool);
+    const MatmulOut outs[] = {{&w.wq, q.data()}, {&w.wk, k.data()}, {&w.wv, v.data()}};
+    matmul(outs, 3, xn, n, pool);
+    add_bias(w.bq, q.data(), n);
+    add_bias(w.bk, k.data(), n);
+    add_bias(w.bv, v.data(), n);
   }
 
   const float* freq_factors = weights.rope_freqs.present() ? weights.rope_freqs.f32() : nullptr;
@@ -107,8 +115,9 @@ void self_attention(const HParams& hp, const Weights& weights, int il, const Bat
 void ffn_swiglu(const LayerWeights& w, const float* xn, int64_t n, float* out, ThreadPool& pool) {
   const int64_t ff = w.ffn_up.rows();
   std::vector<float> gate(n * ff), up(n * ff);
-  linear(w.ffn_gate, Tensor{}, xn, n, gate.data(), pool);
-  linear(w.ffn_up, w.ffn_up_b, xn, n, up.data(), pool);
+  const MatmulOut outs[] = {{&w.ffn_gate, gate.data()}, {&w.ffn_up, up.data()}};
+  matmul(outs, 2, xn, n, pool);
+  add_bias(w.ffn_up_b, up.data(), n);
   for (int64_t i = 0; i < n * ff; ++i) gate[i] = silu(gate[i]) * up[i];
   linear(w.ffn_down, w.ffn_down_b, gate.data(), n, out, pool);
 }

@@ -291,6 +291,42 @@ TEST(Kernels, AttentionHelpersMatchScalar) {
 }
 
 
+// Several matrices of mixed types over one input (Q/K/V, gate/up) give exactly what each alone
+// gives: the same quantized activations and kernels, only shared.
+TEST(Matmul, SeveralMatricesOverOneInputEqualEachAlone) {
+  std::mt19937 rng(29);
+  const int64_t k = 512;
+  const TensorType types[] = {TensorType::Q4_K, TensorType::Q6_K, TensorType::F16, TensorType::Q8_0};
+  const int64_t rows[] = {40, 17, 33, 64};
+  std::vector<std::vector<uint8_t>> bytes(4);
+  std::vector<Tensor> ws(4);
+  for (int i = 0; i < 4; ++i) {
+    for (int64_t r = 0; r < rows[i]; ++r) {
+      const auto row = random_row(types[i], k, rng);
+      bytes[i].insert(bytes[i].end(), row.begin(), row.end());
+    }
+    ws[i].name = "w" + std::to_string(i);
+    ws[i].type = types[i];
+    ws[i].ne[0] = k;
+    ws[i].ne[1] = rows[i];
+    ws[i].data = bytes[i].data();
+  }
+  ThreadPool pool(3);
+  for (int64_t nt : {1, 2, 5, 8, 13, 16, 19}) {
+    const auto x = random_floats(nt * k, rng);
+    std::vector<std::vector<float>> together(4), alone(4);
+    std::vector<MatmulOut> outs;
+    for (int i = 0; i < 4; ++i) {
+      together[i].assign(nt * rows[i], NAN);
+      alone[i].assign(nt * rows[i], NAN);
+      outs.push_back({&ws[i], together[i].data()});
+      matmul(ws[i], x.data(), nt, alone[i].data(), pool);
+    }
+    matmul(outs.data(), 4, x.data(), nt, pool);
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(together[i], alone[i]) << type_name(types[i]) << " tokens " << nt;
+  }
+}
+
 // SIMD activation quantization gives the portable bytes exactly: every kernel sees the same
 // integers whichever set quantized them.
 TEST(Kernels, ActivationQuantizationIsTheSameOnEverySet) {
