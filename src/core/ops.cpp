@@ -41,7 +41,6 @@ void add(float* x, const float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] += y[i];
 }
 
-float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
 float gelu(float x) {
   constexpr float kSqrt2OverPi = 0.7978845608028654f;

@@ -10,7 +10,6 @@ void rms_norm(const float* x, const float* weight, float* out, int64_t n, float 
 void layer_norm(const float* x, const float* weight, const float* bias, float* out, int64_t n, float eps);
 void softmax(float* x, int64_t n);
 void add(float* x, const float* y, int64_t n);  // x += y
-float silu(float x);
 float gelu(float x);  // tanh approximation, as ggml
 
 enum class RopeStyle { Adjacent, NeoX };  // pairs (2i, 2i+1) as llama in GGUF, or (i, i + n/2)

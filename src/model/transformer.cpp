@@ -118,7 +118,7 @@ void ffn_swiglu(const LayerWeights& w, const float* xn, int64_t n, float* out, T
   const MatmulOut outs[] = {{&w.ffn_gate, gate.data()}, {&w.ffn_up, up.data()}};
   matmul(outs, 2, xn, n, pool);
   add_bias(w.ffn_up_b, up.data(), n);
-  for (int64_t i = 0; i < n * ff; ++i) gate[i] = silu(gate[i]) * up[i];
+  kernels::active().silu_mul(gate.data(), up.data(), n * ff);
   linear(w.ffn_down, w.ffn_down_b, gate.data(), n, out, pool);
 }
 

@@ -291,6 +291,25 @@ TEST(Kernels, AttentionHelpersMatchScalar) {
 }
 
 
+TEST(Kernels, SiluMulMatchesScalar) {
+  std::mt19937 rng(31);
+  ASSERT_NE(kernels::active().silu_mul, nullptr);
+  for (const kernels::KernelSet* set : kernels::available()) {
+    if (!set->silu_mul) continue;
+    for (int64_t n : {1, 7, 8, 9, 100}) {
+      auto gate = random_floats(n, rng, 4.0f);
+      gate[0] = -100.0f;  // exp(100) is clamped: still ~0
+      if (n > 1) gate[1] = 100.0f;
+      const auto up = random_floats(n, rng);
+      auto got = gate, want = gate;
+      set->silu_mul(got.data(), up.data(), n);
+      kernels::scalar_set().silu_mul(want.data(), up.data(), n);
+      for (int64_t i = 0; i < n; ++i)
+        EXPECT_NEAR(got[i], want[i], 1e-6f * std::fabs(want[i]) + 1e-30f) << set->name << " silu at " << gate[i];
+    }
+  }
+}
+
 // Several matrices of mixed types over one input (Q/K/V, gate/up) give exactly what each alone
 // gives: the same quantized activations and kernels, only shared.
 TEST(Matmul, SeveralMatricesOverOneInputEqualEachAlone) {

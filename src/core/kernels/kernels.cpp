@@ -76,6 +76,7 @@ const KernelSet& active() {
     if (!set.axpy_rows) set.axpy_rows = portable.axpy_rows;
     if (!set.exp_sum) set.exp_sum = portable.exp_sum;
     if (!set.quantize_act) set.quantize_act = kernels::quantize_act;
+    if (!set.silu_mul) set.silu_mul = portable.silu_mul;
     return set;
   }();
   return chosen;

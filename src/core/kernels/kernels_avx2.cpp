@@ -7,6 +7,7 @@
 #if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "core/quant_blocks.h"
@@ -618,11 +619,11 @@ void axpy_rows(const float* rows, int64_t stride, int n_rows, const float* a, in
     for (int i = 0; i < n_rows; ++i) y[j] += a[i] * rows[i * stride + j];
 }
 
-// exp(x) for x <= 0: 2^k * p(r) with k = round(x / ln 2), r = x - k ln 2 (ln 2 split in two so r
-// is exact), |r| <= ln2 / 2, p the degree-6 Taylor polynomial (relative error below 2e-7).
-// Inputs under -87 are clamped there (exp is then below 1e-37).
-inline __m256 exp_nonpositive(__m256 x) {
-  x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+// exp(x): 2^k * p(r) with k = round(x / ln 2), r = x - k ln 2 (ln 2 split in two so r is
+// exact), |r| <= ln2 / 2, p the degree-6 Taylor polynomial (relative error below 2e-7). Inputs are
+// clamped to [-87, 88], where 2^k stays a normal float (exp(-87) ~ 1.6e-38, exp(88) ~ 1.7e38).
+inline __m256 exp_clamped(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
   const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
@@ -638,12 +639,22 @@ inline __m256 exp_nonpositive(__m256 x) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(two_k));
 }
 
+void silu_mul(float* gate, const float* up, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), exp_clamped(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
 float exp_sum(float* x, int64_t n, float max) {
   const __m256 m = _mm256_set1_ps(max);
   __m256 acc = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256 e = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
+    const __m256 e = exp_clamped(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
     _mm256_storeu_ps(x + i, e);
     acc = _mm256_add_ps(acc, e);
   }
@@ -651,7 +662,7 @@ float exp_sum(float* x, int64_t n, float max) {
     alignas(32) float tail[8];
     const int64_t rest = n - i;
     for (int l = 0; l < 8; ++l) tail[l] = l < rest ? x[i + l] - max : -100.0f;
-    const __m256 e = _mm256_and_ps(exp_nonpositive(_mm256_load_ps(tail)),
+    const __m256 e = _mm256_and_ps(exp_clamped(_mm256_load_ps(tail)),
                                    _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(rest)),
                                                                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))));
     _mm256_store_ps(tail, e);
@@ -733,6 +744,7 @@ const KernelSet* avx2_kernels() {
     s.axpy_rows = axpy_rows;
     s.exp_sum = exp_sum;
     s.quantize_act = quantize_act_avx2;
+    s.silu_mul = silu_mul;
     return s;
   }();
   return &set;

@@ -154,6 +154,10 @@ float exp_sum(float* x, int64_t n, float max) {
   return sum;
 }
 
+void silu_mul(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
 }  // namespace
 
 const KernelSet& scalar_set() {
@@ -163,6 +167,7 @@ const KernelSet& scalar_set() {
     s.dot_rows = dot_rows;
     s.axpy_rows = axpy_rows;
     s.exp_sum = exp_sum;
+    s.silu_mul = silu_mul;
     return s;
   }();
   return set;
