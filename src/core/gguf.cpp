@@ -367,4 +367,8 @@ const GgufTensorInfo* GgufFile::find_tensor(const std::string& name) const {
   return it == tensor_index_.end() ? nullptr : &tensors_[it->second];
 }
 
+void GgufFile::release_pages(const void* p, size_t n) const {
+  if (file_) file_->release(p, n);
+}
+
 }  // namespace citadel

@@ -100,6 +100,8 @@ class GgufFile {
 
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   const GgufTensorInfo* find_tensor(const std::string& name) const;  // nullptr if absent
+  // A mapped file's pages inside [p, p + n) leave memory (MappedFile::release); no-op otherwise.
+  void release_pages(const void* p, size_t n) const;
 
  private:
   GgufFile() = default;

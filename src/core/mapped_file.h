@@ -17,6 +17,9 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Drops the resident pages wholly inside [p, p + n) (a range copied elsewhere): they leave the
+  // process's memory and are read from the file again if touched. Anything outside is a no-op.
+  void release(const void* p, size_t n) const;
 
  private:
   std::string path_;

@@ -7,6 +7,7 @@
 
 #include "core/kernels/kernels.h"
 #include "core/quant.h"
+#include "core/repack.h"
 
 namespace citadel {
 namespace {
@@ -126,7 +127,15 @@ void matmul(const MatmulOut* outs, int count, const float* x, int64_t n_tokens, 
       const int64_t m = w.rows(), rb = (c - j.first_chunk) * kTileRows;
       const int nr = static_cast<int>(std::min<int64_t>(kTileRows, m - rb));
       const auto* base = static_cast<const uint8_t*>(w.data);
-      const size_t w_stride = w.row_size();
+      size_t w_stride = w.row_size();
+      const uint8_t* wt = base + rb * w_stride;
+      if (w.rows8 && j.tile) {  // the tiles read rows in the file's layout: gather this chunk's
+        thread_local std::vector<BlockQ4_0> plain;
+        const int64_t nb = k / 32;
+        plain.resize(static_cast<size_t>(nr * nb));
+        for (int r = 0; r < nr; ++r) rows8_row(w, rb + r, plain.data() + r * nb);
+        wt = reinterpret_cast<const uint8_t*>(plain.data());
+      }
       const uint8_t* xb = kernels::act_format(w.type) == kernels::ActFormat::F32 ? reinterpret_cast<const uint8_t*>(x)
                                                                                  : j.in->rows.data();
       const size_t x_stride = j.in->row_bytes;
@@ -134,7 +143,6 @@ void matmul(const MatmulOut* outs, int count, const float* x, int64_t n_tokens, 
       if (j.tile) {
         if (tile_scratch.size() < kernels::tile_scratch_bytes(k)) tile_scratch.resize(kernels::tile_scratch_bytes(k));
         const uint8_t* xp = j.in->groups.data();
-        const uint8_t* wt = base + rb * w_stride;
         // Groups of tokens small enough that their activations stay in cache next to the tile.
         for (int g0 = 0; g0 < full_groups; g0 += kTileGroups)
           j.tile(wt, w_stride, nr, xp + g0 * j.in->group_bytes, std::min(kTileGroups, full_groups - g0), k,
@@ -151,7 +159,12 @@ void matmul(const MatmulOut* outs, int count, const float* x, int64_t n_tokens, 
       for (int64_t t = first_single; t < n_tokens; ++t) {
         const uint8_t* xt = xb + t * x_stride;
         float* yt = j.y + t * m;
-        for (int64_t r = rb; r < rb + nr; ++r) yt[r] = j.dot(base + r * w_stride, xt, k);
+        if (w.rows8) {  // 8 rows per call (nr and rb are multiples of 8)
+          const size_t group_bytes = static_cast<size_t>(k / 32) * kRows8BlockBytes;
+          for (int64_t r = rb; r < rb + nr; r += 8) ks.dot_q4_0_rows8(base + r / 8 * group_bytes, xt, k, yt + r);
+        } else {
+          for (int64_t r = rb; r < rb + nr; ++r) yt[r] = j.dot(base + r * w_stride, xt, k);
+        }
       }
     }
   });
@@ -159,6 +172,12 @@ void matmul(const MatmulOut* outs, int count, const float* x, int64_t n_tokens, 
 
 void get_row(const Tensor& w, int64_t r, float* out) {
   if (r < 0 || r >= w.rows()) throw std::out_of_range("row " + std::to_string(r) + " outside tensor " + w.name);
+  if (w.rows8) {
+    std::vector<BlockQ4_0> row(static_cast<size_t>(w.cols() / 32));
+    rows8_row(w, r, row.data());
+    dequantize_row(w.type, row.data(), out, w.cols());
+    return;
+  }
   dequantize_row(w.type, w.row(r), out, w.cols());
 }
 

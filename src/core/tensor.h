@@ -12,6 +12,7 @@ struct Tensor {
   TensorType type = TensorType::F32;
   int64_t ne[4] = {1, 1, 1, 1};  // ne[0] is the contiguous (row) dimension
   const void* data = nullptr;
+  bool rows8 = false;  // Q4_0 rows interleaved 8 at a time (core/repack.h): no row(), row_size() per row
 
   bool present() const { return data != nullptr; }
   int64_t cols() const { return ne[0]; }

@@ -1,6 +1,12 @@
 #include "model/model.h"
 
+#include <cstdlib>
+#include <string>
+
 #include "core/gguf.h"
+#include "core/kernels/kernels.h"
+#include "core/repack.h"
+#include "core/thread_pool.h"
 #include "model/architecture.h"
 #include "model/hf_model.h"
 
@@ -42,7 +48,28 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
   }
   if (m->hp_.n_vocab <= 0) throw FormatError("cannot tell the vocabulary size");
   m->arch_->bind(tensors, m->hp_, m->w_);
+  m->repack_for_decode();
   return m;
+}
+
+// Decode of a Q4_0 row is compute-bound on its per-block scale arithmetic; with 8 rows
+// interleaved one pass serves 8 rows. The copy replaces the file's pages (released after), so
+// memory stays one copy. CITADEL_REPACK=0 keeps the file's layout (zero copy), e.g. to compare.
+void Model::repack_for_decode() {
+  if (const char* env = std::getenv("CITADEL_REPACK"); env && std::string(env) == "0") return;
+  // Only where this CPU's kernel set has its own rows8 kernel (the portable one gains nothing).
+  if (kernels::active().dot_q4_0_rows8 == kernels::scalar_set().dot_q4_0_rows8) return;
+  ThreadPool pool;
+  auto repack = [&](Tensor& t) {
+    if (!can_repack_rows8(t) || t.data == w_.tok_embd.data) return;  // a tied LM head stays shared
+    repacked_.push_back(repack_rows8(t, pool));
+    file_->release_pages(t.data, repacked_.back().size());
+    t.data = repacked_.back().data();
+    t.rows8 = true;
+  };
+  for (LayerWeights& l : w_.layers)
+    for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wqkv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down}) repack(*t);
+  repack(w_.output);
 }
 
 size_t Model::weight_bytes() const {

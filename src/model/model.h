@@ -2,8 +2,10 @@
 // its architecture. Thread-safe for concurrent forward() calls on distinct KV caches.
 #pragma once
 #include <memory>
+#include <vector>
 #include <string>
 
+#include "core/repack.h"
 #include "core/thread_pool.h"
 #include "model/batch.h"
 #include "model/hparams.h"
@@ -35,12 +37,14 @@ class Model {
 
  private:
   Model() = default;
+  void repack_for_decode();  // Q4_0 matrices re-laid 8 rows at a time (core/repack.h)
   std::unique_ptr<GgufFile> file_;
   std::shared_ptr<const void> storage_;  // a folder's mappings and converted tensors
   size_t weight_bytes_ = 0;
   HParams hp_;
   Weights w_;
   const Architecture* arch_ = nullptr;
+  std::vector<Rows8Buffer> repacked_;  // the re-laid matrices' bytes
 };
 
 }  // namespace citadel

@@ -77,6 +77,7 @@ const KernelSet& active() {
     if (!set.exp_sum) set.exp_sum = portable.exp_sum;
     if (!set.quantize_act) set.quantize_act = kernels::quantize_act;
     if (!set.silu_mul) set.silu_mul = portable.silu_mul;
+    if (!set.dot_q4_0_rows8) set.dot_q4_0_rows8 = portable.dot_q4_0_rows8;
     return set;
   }();
   return chosen;

@@ -36,6 +36,9 @@ struct KernelSet {
   void (*dot_rows)(const float* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) = nullptr;
   void (*axpy_rows)(const float* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) = nullptr;
   float (*exp_sum)(float* x, int64_t n, float max) = nullptr;
+  // Decode over a rows8 Q4_0 group (core/repack.h): out[r] = dot(row r of the 8, x) for one
+  // ActQ8_0 activation row of n values.
+  void (*dot_q4_0_rows8)(const void* group, const void* x, int64_t n, float* out) = nullptr;
   // gate[i] = silu(gate[i]) * up[i] for i < n (the SwiGLU feed-forward's middle).
   void (*silu_mul)(float* gate, const float* up, int64_t n) = nullptr;
   // quantize_act (act_quant.h) with this CPU's instructions: the same integers, bit for bit.

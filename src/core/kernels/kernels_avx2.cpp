@@ -570,6 +570,35 @@ void tile_q6_k(const void* w, size_t w_stride, int nr, const void* x, int n_grou
   });
 }
 
+// --- decode over Q4_0 rows interleaved 8 at a time (core/repack.h): rows in the lanes, each
+// activation word broadcast; unsigned levels (pair sums fit int16 over a block: 8 x 3810), the
+// -8 offset taken off in float through the activation sum s.
+void dot_q4_0_rows8(const void* group, const void* x, int64_t n, float* out) {
+  const auto* g = static_cast<const uint8_t*>(group);
+  const auto* a = static_cast<const ActQ8_0*>(x);
+  const __m256i low4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const uint8_t* blk = g + b * 144;
+    __m256i sum = _mm256_setzero_si256();
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * j));
+      int32_t lo_word, hi_word;
+      std::memcpy(&lo_word, a[b].qs + 4 * j, 4);
+      std::memcpy(&hi_word, a[b].qs + 16 + 4 * j, 4);
+      sum = _mm256_add_epi16(sum, _mm256_maddubs_epi16(_mm256_and_si256(v, low4), _mm256_set1_epi32(lo_word)));
+      sum = _mm256_add_epi16(sum, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4),
+                                                       _mm256_set1_epi32(hi_word)));
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    const __m256 xsum = _mm256_fmsub_ps(_mm256_set1_ps(a[b].d), _mm256_cvtepi32_ps(_mm256_madd_epi16(sum, ones)),
+                                        _mm256_set1_ps(8.0f * a[b].s));
+    acc = _mm256_fmadd_ps(dw, xsum, acc);
+  }
+  _mm256_storeu_ps(out, acc);
+}
+
 // --- attention helpers
 
 void dot_rows(const float* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) {
@@ -745,6 +774,7 @@ const KernelSet* avx2_kernels() {
     s.exp_sum = exp_sum;
     s.quantize_act = quantize_act_avx2;
     s.silu_mul = silu_mul;
+    s.dot_q4_0_rows8 = dot_q4_0_rows8;
     return s;
   }();
   return &set;

@@ -158,6 +158,28 @@ void silu_mul(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+// The 8 rows of a rows8 group one by one, as dot_q4_0 (core/repack.h has the layout).
+void dot_q4_0_rows8(const void* group, const void* x, int64_t n, float* out) {
+  const auto* g = static_cast<const uint8_t*>(group);
+  const auto* a = static_cast<const ActQ8_0*>(x);
+  for (int r = 0; r < 8; ++r) {
+    float sum = 0;
+    for (int64_t b = 0; b < n / 32; ++b) {
+      const uint8_t* blk = g + b * 144;
+      uint16_t d;
+      std::memcpy(&d, blk + 2 * r, 2);
+      int isum = 0;
+      for (int j = 0; j < 4; ++j)
+        for (int i = 0; i < 4; ++i) {
+          const uint8_t q = blk[16 + 32 * j + 4 * r + i];
+          isum += ((q & 0xF) - 8) * a[b].qs[4 * j + i] + ((q >> 4) - 8) * a[b].qs[16 + 4 * j + i];
+        }
+      sum += fp16_to_fp32(d) * a[b].d * static_cast<float>(isum);
+    }
+    out[r] = sum;
+  }
+}
+
 }  // namespace
 
 const KernelSet& scalar_set() {
@@ -168,6 +190,7 @@ const KernelSet& scalar_set() {
     s.axpy_rows = axpy_rows;
     s.exp_sum = exp_sum;
     s.silu_mul = silu_mul;
+    s.dot_q4_0_rows8 = dot_q4_0_rows8;
     return s;
   }();
   return set;

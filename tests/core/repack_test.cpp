@@ -1,0 +1,114 @@
+// Q4_0 matrices re-laid 8 rows at a time (core/repack.h): the layout round-trips, the rows8 dot of
+// every kernel set matches the scalar one-row dot, and matmul / get_row on a re-laid tensor give
+// what the file's layout gives.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/kernels/kernels.h"
+#include "core/matmul.h"
+#include "core/quant.h"
+#include "core/repack.h"
+
+namespace citadel {
+namespace {
+
+struct Q4Matrix {
+  std::vector<uint8_t> bytes;
+  Tensor t;
+};
+
+Q4Matrix random_q4_0(int64_t rows, int64_t cols, std::mt19937& rng) {
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> f(rows * cols);
+  for (auto& v : f) v = dist(rng);
+  for (size_t i = 0; i < f.size(); i += 41) f[i] *= 8;  // extreme levels 0 and 15 occur
+  Q4Matrix m;
+  m.bytes.resize(row_bytes(TensorType::Q4_0, cols) * rows);
+  for (int64_t r = 0; r < rows; ++r)
+    quantize_row(TensorType::Q4_0, f.data() + r * cols, m.bytes.data() + r * row_bytes(TensorType::Q4_0, cols), cols);
+  m.t.name = "w";
+  m.t.type = TensorType::Q4_0;
+  m.t.ne[0] = cols;
+  m.t.ne[1] = rows;
+  m.t.data = m.bytes.data();
+  return m;
+}
+
+TEST(Repack, RowsComeBackAsTheFileHasThem) {
+  std::mt19937 rng(41);
+  ThreadPool pool(2);
+  const Q4Matrix m = random_q4_0(24, 96, rng);
+  ASSERT_TRUE(can_repack_rows8(m.t));
+  const Rows8Buffer packed = repack_rows8(m.t, pool);
+  ASSERT_EQ(packed.size(), m.bytes.size());
+  Tensor p = m.t;
+  p.data = packed.data();
+  p.rows8 = true;
+  EXPECT_FALSE(can_repack_rows8(p));
+  std::vector<BlockQ4_0> row(3);
+  for (int64_t r = 0; r < 24; ++r) {
+    rows8_row(p, r, row.data());
+    EXPECT_EQ(0, std::memcmp(row.data(), m.t.row(r), m.t.row_size())) << "row " << r;
+  }
+  Q4Matrix odd = random_q4_0(12, 64, rng);  // not a multiple of 8 rows
+  EXPECT_FALSE(can_repack_rows8(odd.t));
+}
+
+TEST(Repack, Rows8DotOfEverySetMatchesTheOneRowDot) {
+  std::mt19937 rng(43);
+  ThreadPool pool(1);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int64_t n : {32, 96, 2048}) {
+    const Q4Matrix m = random_q4_0(8, n, rng);
+    const Rows8Buffer packed = repack_rows8(m.t, pool);
+    std::vector<float> x(n);
+    for (auto& v : x) v = dist(rng);
+    std::vector<kernels::ActQ8_0> a(n / 32);
+    kernels::quantize_act(kernels::ActFormat::Q8_0, x.data(), a.data(), n);
+    for (const kernels::KernelSet* set : kernels::available()) {
+      if (!set->dot_q4_0_rows8) continue;
+      float out[8];
+      set->dot_q4_0_rows8(packed.data(), a.data(), n, out);
+      for (int r = 0; r < 8; ++r) {
+        const float want = kernels::scalar_set().q4_0(m.t.row(r), a.data(), n);
+        std::vector<float> w(n);
+        dequantize_row(TensorType::Q4_0, m.t.row(r), w.data(), n);
+        double mag = 0;
+        for (int64_t i = 0; i < n; ++i) mag += std::fabs(w[i] * x[i]);
+        EXPECT_NEAR(out[r], want, 2e-6 * mag + 1e-30) << set->name << " n=" << n << " row " << r;
+      }
+    }
+  }
+}
+
+TEST(Repack, MatmulAndGetRowOnAReLaidMatrixMatchTheFileLayout) {
+  std::mt19937 rng(47);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  const int64_t k = 256, m = 40;
+  ThreadPool pool(3);
+  const Q4Matrix plain = random_q4_0(m, k, rng);
+  const Rows8Buffer packed = repack_rows8(plain.t, pool);
+  Tensor p = plain.t;
+  p.data = packed.data();
+  p.rows8 = true;
+  for (int64_t nt : {1, 2, 3, 8, 11, 17}) {
+    std::vector<float> x(nt * k), want(nt * m), got(nt * m);
+    for (auto& v : x) v = dist(rng);
+    matmul(plain.t, x.data(), nt, want.data(), pool);
+    matmul(p, x.data(), nt, got.data(), pool);
+    for (int64_t i = 0; i < nt * m; ++i) EXPECT_NEAR(got[i], want[i], 1e-4f * (1.0f + std::fabs(want[i]))) << "tokens " << nt;
+  }
+  std::vector<float> a(k), b(k);
+  for (int64_t r = 0; r < m; ++r) {
+    get_row(plain.t, r, a.data());
+    get_row(p, r, b.data());
+    EXPECT_EQ(a, b) << "row " << r;
+  }
+}
+
+}  // namespace
+}  // namespace citadel
