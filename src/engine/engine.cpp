@@ -144,7 +144,7 @@ struct Engine::Impl {
       : model(m), tokenizer(t), opt(o),
         n_ctx(o.context > 0 ? std::min<int64_t>(o.context, m.hparams().n_ctx_train) : m.hparams().n_ctx_train),
         pool(o.threads),
-        kv(m.hparams(), o.kv_blocks > 0 ? o.kv_blocks : KvCache::blocks_for(n_ctx, std::max(1, o.parallel))),
+        kv(m.hparams(), o.kv_blocks > 0 ? o.kv_blocks : KvCache::blocks_for(n_ctx, std::max(1, o.parallel)), o.kv_type),
         prefix(kv) {
     stats.kv_blocks_total = kv.total_blocks();
     thread = std::thread([this] { loop(); });

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "engine/request.h"
+#include "model/kv_cache.h"
 
 namespace citadel {
 
@@ -37,6 +38,7 @@ struct EngineOptions {
   int32_t batch_tokens = 256;      // max tokens per forward pass (decode tokens + prompt chunks)
   int32_t threads = 0;             // compute threads (0: all cores)
   bool prefix_cache = true;
+  KvType kv_type = KvType::F32;    // f16: half the KV memory and attention traffic
 };
 
 struct EngineStats {

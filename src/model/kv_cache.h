@@ -5,11 +5,19 @@
 #pragma once
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace citadel {
 
 struct HParams;
+
+// What a K/V value is stored as: f32 (exact), or f16 (half the memory and memory traffic of
+// attention; llama.cpp's default).
+enum class KvType : uint8_t { F32, F16 };
+// "f32" / "f16"; parse_kv_type throws std::invalid_argument for anything else.
+const char* kv_type_name(KvType type);
+KvType parse_kv_type(const std::string& name);
 
 class KvCacheFull : public std::runtime_error {
  public:
@@ -20,8 +28,8 @@ class KvCache {
  public:
   static constexpr int64_t kBlockSize = 16;
 
-  // A pool of n_blocks blocks (each kBlockSize positions of every layer's K and V, f32).
-  KvCache(const HParams& hp, int64_t n_blocks);
+  // A pool of n_blocks blocks (each kBlockSize positions of every layer's K and V).
+  KvCache(const HParams& hp, int64_t n_blocks, KvType type = KvType::F32);
   // A pool large enough for n_seq sequences of n_ctx positions.
   static int64_t blocks_for(int64_t n_ctx, int64_t n_seq) { return n_seq * ((n_ctx + kBlockSize - 1) / kBlockSize); }
 
@@ -40,22 +48,26 @@ class KvCache {
   void reserve(int32_t seq, int64_t n_positions);
   int64_t capacity(int32_t seq) const;  // positions currently addressable
 
-  float* k(int64_t layer, int32_t seq, int64_t pos) { return row(0, layer, seq, pos); }
-  float* v(int64_t layer, int32_t seq, int64_t pos) { return row(1, layer, seq, pos); }
-  // The kBlockSize consecutive K (V) rows of positions kBlockSize * i .. of seq, kv_dim() apart.
-  const float* k_block(int64_t layer, int32_t seq, int64_t i) { return row(0, layer, seq, i * kBlockSize); }
-  const float* v_block(int64_t layer, int32_t seq, int64_t i) { return row(1, layer, seq, i * kBlockSize); }
+  // Writes the K and V rows (kv_dim() floats each) of position pos, converted to type().
+  void store(int64_t layer, int32_t seq, int64_t pos, const float* k, const float* v);
+  // The kBlockSize consecutive K (V) rows of positions kBlockSize * i .. of seq, kv_dim() values
+  // apart, each value a float (F32) or an fp16 (F16).
+  const void* k_block(int64_t layer, int32_t seq, int64_t i) const { return row(0, layer, seq, i * kBlockSize); }
+  const void* v_block(int64_t layer, int32_t seq, int64_t i) const { return row(1, layer, seq, i * kBlockSize); }
+  KvType type() const { return type_; }
 
   int64_t total_blocks() const { return n_blocks_; }
   int64_t free_blocks() const { return static_cast<int64_t>(free_.size()); }
   int64_t kv_dim() const { return kv_dim_; }
-  size_t bytes() const { return storage_.size() * sizeof(float); }
+  size_t bytes() const { return storage_.size(); }
 
  private:
-  float* row(int kind, int64_t layer, int32_t seq, int64_t pos);
+  const uint8_t* row(int kind, int64_t layer, int32_t seq, int64_t pos) const;
 
   int64_t n_layer_, kv_dim_, n_blocks_;
-  std::vector<float> storage_;  // [kind][layer][block][kBlockSize][kv_dim]
+  KvType type_;
+  size_t value_bytes_;             // 4 or 2
+  std::vector<uint8_t> storage_;  // [kind][layer][block][kBlockSize][kv_dim] values
   std::vector<int32_t> free_;
   std::vector<int32_t> refs_;  // per block
   std::vector<std::vector<int32_t>> tables_;  // per sequence

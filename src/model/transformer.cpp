@@ -75,9 +75,7 @@ void self_attention(const HParams& hp, const Weights& weights, int il, const Bat
       if (w.k_norm.present()) rms_norm(kh, w.k_norm.f32(), kh, hd, hp.norm_eps);
       rope_rotate(kh, hp.n_rot, cos_sin.data(), hp.rope_style);
     }
-    const int32_t seq = batch.seq_ids[t];
-    std::copy(k.data() + t * kv_dim, k.data() + (t + 1) * kv_dim, kv.k(il, seq, pos));
-    std::copy(v.data() + t * kv_dim, v.data() + (t + 1) * kv_dim, kv.v(il, seq, pos));
+    kv.store(il, batch.seq_ids[t], pos, k.data() + t * kv_dim, v.data() + t * kv_dim);
   }
 
   // Each (token, head) pair attends over its sequence's positions 0..pos (causal), a KV block
@@ -87,6 +85,7 @@ void self_attention(const HParams& hp, const Weights& weights, int il, const Bat
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const kernels::KernelSet& ks = kernels::active();
   constexpr int64_t kB = KvCache::kBlockSize;
+  const bool f16 = kv.type() == KvType::F16;
   pool.parallel_for(n * hp.n_head, [&](int64_t begin, int64_t end) {
     std::vector<float> scores;
     for (int64_t job = begin; job < end; ++job) {
@@ -95,18 +94,22 @@ void self_attention(const HParams& hp, const Weights& weights, int il, const Bat
       const int32_t seq = batch.seq_ids[t];
       const float* qh = q.data() + t * q_dim + h * hd;
       scores.resize(n_pos);
-      for (int64_t b = 0; b * kB < n_pos; ++b)
-        ks.dot_rows(kv.k_block(il, seq, b) + kvh * hd, kv_stride, static_cast<int>(std::min(kB, n_pos - b * kB)), qh,
-                    hd, scores.data() + b * kB);
+      for (int64_t b = 0; b * kB < n_pos; ++b) {
+        const int rows = static_cast<int>(std::min(kB, n_pos - b * kB));
+        if (f16) ks.dot_rows_f16(static_cast<const uint16_t*>(kv.k_block(il, seq, b)) + kvh * hd, kv_stride, rows, qh, hd, scores.data() + b * kB);
+        else ks.dot_rows(static_cast<const float*>(kv.k_block(il, seq, b)) + kvh * hd, kv_stride, rows, qh, hd, scores.data() + b * kB);
+      }
       float max = scores[0];
       for (int64_t p = 0; p < n_pos; ++p) max = std::max(max, scores[p] *= scale);
       const float sum = ks.exp_sum(scores.data(), n_pos, max);
       for (int64_t p = 0; p < n_pos; ++p) scores[p] /= sum;
       float* oh = attn.data() + t * q_dim + h * hd;
       std::fill(oh, oh + hd, 0.0f);
-      for (int64_t b = 0; b * kB < n_pos; ++b)
-        ks.axpy_rows(kv.v_block(il, seq, b) + kvh * hd, kv_stride, static_cast<int>(std::min(kB, n_pos - b * kB)),
-                     scores.data() + b * kB, hd, oh);
+      for (int64_t b = 0; b * kB < n_pos; ++b) {
+        const int rows = static_cast<int>(std::min(kB, n_pos - b * kB));
+        if (f16) ks.axpy_rows_f16(static_cast<const uint16_t*>(kv.v_block(il, seq, b)) + kvh * hd, kv_stride, rows, scores.data() + b * kB, hd, oh);
+        else ks.axpy_rows(static_cast<const float*>(kv.v_block(il, seq, b)) + kvh * hd, kv_stride, rows, scores.data() + b * kB, hd, oh);
+      }
     }
   });
   linear(w.wo, w.bo, attn.data(), n, out, pool);

@@ -40,6 +40,7 @@ std::unique_ptr<ServedModel> ServedModel::load(const ModelConfig& mc, const Serv
   eo.threads = sc.threads;
   eo.max_queue = sc.max_queue;
   eo.batch_tokens = sc.batch_tokens;
+  eo.kv_type = parse_kv_type(sc.kv_cache_type);
   sm->engine = std::make_unique<Engine>(*sm->model, *sm->tokenizer, eo);
   sm->embed_pool = std::make_unique<ThreadPool>(1);
   sm->load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

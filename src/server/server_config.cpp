@@ -36,7 +36,7 @@ void ServerConfig::load_yaml(const std::string& path) {
   if (!root.IsMap()) throw std::runtime_error("config '" + path + "' must be a mapping of keys");
   static const char* known[] = {"host", "port", "parallel", "context", "threads", "max_queue", "batch_tokens",
                                 "request_timeout", "drain_timeout", "max_body_bytes", "http_threads", "models",
-                                "metrics_key", "log_format"};
+                                "metrics_key", "log_format", "kv_cache_type"};
   for (const auto& kv : root) {
     const std::string key = kv.first.as<std::string>();
     bool ok = false;
@@ -56,6 +56,7 @@ void ServerConfig::load_yaml(const std::string& path) {
   read(root, "http_threads", http_threads, path);
   read(root, "metrics_key", metrics_key, path);
   read(root, "log_format", log_format, path);
+  read(root, "kv_cache_type", kv_cache_type, path);
   if (const YAML::Node list = root["models"]) {
     if (!list.IsSequence()) throw std::runtime_error("config '" + path + "': 'models' must be a list");
     for (const auto& m : list) {
@@ -89,6 +90,7 @@ void ServerConfig::load_env() {
   if (auto v = env("CITADEL_MAX_QUEUE")) max_queue = static_cast<int32_t>(to_int("CITADEL_MAX_QUEUE", v));
   if (auto v = env("CITADEL_REQUEST_TIMEOUT")) request_timeout = static_cast<double>(to_int("CITADEL_REQUEST_TIMEOUT", v));
   if (auto v = env("CITADEL_METRICS_KEY")) metrics_key = v;
+  if (auto v = env("CITADEL_KV_CACHE_TYPE")) kv_cache_type = v;
   if (auto v = env("CITADEL_MODEL")) {
     models.clear();
     models.push_back({"", v, 0, 0});
@@ -104,6 +106,7 @@ void ServerConfig::validate() {
   if (request_timeout <= 0) throw std::invalid_argument("request_timeout must be > 0");
   if (http_threads < 2) throw std::invalid_argument("http_threads must be >= 2");
   if (log_format != "text" && log_format != "json") throw std::invalid_argument("log_format must be text or json");
+  if (kv_cache_type != "f32" && kv_cache_type != "f16") throw std::invalid_argument("kv_cache_type must be f32 or f16");
   for (auto& m : models) {
     if (m.id.empty()) m.id = model_id_from_path(m.path);
     for (const auto& other : models)

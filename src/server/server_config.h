@@ -28,6 +28,7 @@ struct ServerConfig {
   int32_t http_threads = 64;      // concurrent connections served
   std::string metrics_key;        // non-empty: GET /metrics needs "Authorization: Bearer <key>"
   std::string log_format = "text";  // "json": one JSON line per request on stderr
+  std::string kv_cache_type = "f32";  // "f16": half the KV memory and attention traffic
   std::vector<ModelConfig> models;
 
   // Reads a YAML file; throws std::runtime_error naming the file and the bad key.

@@ -33,6 +33,8 @@ int run_serve(int argc, char** argv) {
   auto* timeout = app.add_option("--request-timeout", flags.request_timeout, "seconds per request")->capture_default_str();
   auto* body = app.add_option("--max-body-bytes", flags.max_body_bytes, "request body limit (413 above)")->capture_default_str();
   auto* metrics_key = app.add_option("--metrics-key", flags.metrics_key, "require Authorization: Bearer <key> on GET /metrics");
+  auto* kv_type = app.add_option("--kv-cache-type", flags.kv_cache_type, "KV cache values: f32 (exact) or f16 (half the memory)")
+                      ->capture_default_str();
   auto* log_format = app.add_option("--log-format", flags.log_format, "request logs on stderr: text (none) or json (one line per request)")
                          ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -50,6 +52,7 @@ int run_serve(int argc, char** argv) {
   if (*body) config.max_body_bytes = flags.max_body_bytes;
   if (*metrics_key) config.metrics_key = flags.metrics_key;
   if (*log_format) config.log_format = flags.log_format;
+  if (*kv_type) config.kv_cache_type = flags.kv_cache_type;
   if (!model_path.empty()) config.models = {{model_id, model_path, 0, 0}};
   if (config.models.empty()) config.models = {{model_id, default_model_path(), 0, 0}};
   config.validate();

@@ -81,4 +81,23 @@ SERVER_PID=""
 [ "$rc" = 0 ] || fail "server exit code $rc after SIGTERM"
 ok "SIGTERM drains running requests and exits 0"
 
+# An f16 KV cache serves the same greedy answer as f32 on the bundled model; a bad type is refused
+# at start with the reason.
+greedy='{"prompt":"Once upon a time","max_tokens":40,"temperature":0}'
+start_server "$bin" --kv-cache-type f16
+f16=$(curl -sf "http://127.0.0.1:$PORT/v1/completions" -d "$greedy") || fail "f16 server did not answer"
+stop_server
+start_server "$bin"
+f32=$(curl -sf "http://127.0.0.1:$PORT/v1/completions" -d "$greedy") || fail "f32 server did not answer"
+stop_server
+SERVER_PID=""
+text() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])["choices"][0]["text"])' "$1"; }
+[ -n "$(text "$f16")" ] && [ "$(text "$f16")" = "$(text "$f32")" ] || fail "f16 KV answer differs: $(text "$f16") vs $(text "$f32")"
+set +e
+msg=$("$bin" serve --port 0 --kv-cache-type f8 2>&1)
+rc=$?
+set -e
+[ "$rc" != 0 ] && grep -q "kv_cache_type must be f32 or f16" <<<"$msg" || fail "bad --kv-cache-type: rc $rc, $msg"
+ok "--kv-cache-type f16 answers as f32; an unknown type is refused with the reason"
+
 echo "$passed passed, 0 failed"

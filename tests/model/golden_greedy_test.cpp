@@ -30,11 +30,12 @@ const std::vector<int32_t> kGoldenIds = {
 std::string bundled_model() { return test::source_dir() + "/models/stories260K.gguf"; }
 
 // Greedy decoding by hand: the prompt in batches of `prompt_batch` tokens, then token by token.
-std::vector<int32_t> greedy(const Model& m, int threads, int prompt_batch, int n_gen = 64) {
+std::vector<int32_t> greedy(const Model& m, int threads, int prompt_batch, int n_gen = 64,
+                            KvType kv_type = KvType::F32) {
   ThreadPool pool(threads);
   const HParams& hp = m.hparams();
   const int64_t n = static_cast<int64_t>(kPromptIds.size()) + n_gen;
-  KvCache kv(hp, KvCache::blocks_for(n, 1));
+  KvCache kv(hp, KvCache::blocks_for(n, 1), kv_type);
   const int32_t seq = kv.add_sequence();
   kv.reserve(seq, n);
   std::vector<float> logits(hp.n_vocab);
@@ -101,6 +102,14 @@ TEST(GoldenGreedy, BundledF32ModelGivesTheGoldenIds) {
     EXPECT_EQ(greedy(*m, threads, 8), kGoldenIds) << threads << " threads, whole-prompt prefill";
     EXPECT_EQ(greedy(*m, threads, 1), kGoldenIds) << threads << " threads, token-by-token prefill";
   }
+}
+
+// An f16 KV cache rounds K and V to 11 significant bits; on this model greedy decoding still
+// follows llama.cpp's ids (llama.cpp's own default cache is f16).
+TEST(GoldenGreedy, F16KvCacheGivesTheGoldenIds) {
+  auto m = Model::load(bundled_model());
+  EXPECT_EQ(greedy(*m, 2, 8, 64, KvType::F16), kGoldenIds);
+  EXPECT_EQ(greedy(*m, 1, 1, 64, KvType::F16), kGoldenIds);
 }
 
 TEST(GoldenGreedy, Q8_0GivesTheGoldenIds) {

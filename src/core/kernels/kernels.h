@@ -36,6 +36,11 @@ struct KernelSet {
   void (*dot_rows)(const float* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) = nullptr;
   void (*axpy_rows)(const float* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) = nullptr;
   float (*exp_sum)(float* x, int64_t n, float max) = nullptr;
+  // The same two over fp16 rows (an f16 KV cache; stride in values), and the float -> fp16 row
+  // conversion that fills it (round to nearest even, as fp32_to_fp16).
+  void (*dot_rows_f16)(const uint16_t* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) = nullptr;
+  void (*axpy_rows_f16)(const uint16_t* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) = nullptr;
+  void (*to_f16)(const float* x, uint16_t* out, int64_t n) = nullptr;
   // Decode over a rows8 Q4_0 group (core/repack.h): out[r] = dot(row r of the 8, x) for one
   // ActQ8_0 activation row of n values.
   void (*dot_q4_0_rows8)(const void* group, const void* x, int64_t n, float* out) = nullptr;

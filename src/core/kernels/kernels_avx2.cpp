@@ -648,6 +648,75 @@ void axpy_rows(const float* rows, int64_t stride, int n_rows, const float* a, in
     for (int i = 0; i < n_rows; ++i) y[j] += a[i] * rows[i * stride + j];
 }
 
+inline __m256 load_f16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+
+void dot_rows_f16(const uint16_t* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) {
+  int i = 0;
+  if (n % 8 == 0) {
+    for (; i + 4 <= n_rows; i += 4) {
+      const uint16_t* r = rows + i * stride;
+      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      for (int64_t j = 0; j < n; j += 8) {
+        const __m256 xv = _mm256_loadu_ps(x + j);
+        a0 = _mm256_fmadd_ps(load_f16(r + j), xv, a0);
+        a1 = _mm256_fmadd_ps(load_f16(r + stride + j), xv, a1);
+        a2 = _mm256_fmadd_ps(load_f16(r + 2 * stride + j), xv, a2);
+        a3 = _mm256_fmadd_ps(load_f16(r + 3 * stride + j), xv, a3);
+      }
+      const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+      _mm_storeu_ps(out + i, _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1)));
+    }
+  }
+  for (; i < n_rows; ++i) out[i] = dot_f16(rows + i * stride, x, n);
+}
+
+void axpy_rows_f16(const uint16_t* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) {
+  int64_t j = 0;
+  for (; j + 32 <= n; j += 32) {
+    __m256 y0 = _mm256_loadu_ps(y + j), y1 = _mm256_loadu_ps(y + j + 8);
+    __m256 y2 = _mm256_loadu_ps(y + j + 16), y3 = _mm256_loadu_ps(y + j + 24);
+    for (int i = 0; i < n_rows; ++i) {
+      const uint16_t* r = rows + i * stride + j;
+      const __m256 ai = _mm256_set1_ps(a[i]);
+      y0 = _mm256_fmadd_ps(ai, load_f16(r), y0);
+      y1 = _mm256_fmadd_ps(ai, load_f16(r + 8), y1);
+      y2 = _mm256_fmadd_ps(ai, load_f16(r + 16), y2);
+      y3 = _mm256_fmadd_ps(ai, load_f16(r + 24), y3);
+    }
+    _mm256_storeu_ps(y + j, y0);
+    _mm256_storeu_ps(y + j + 8, y1);
+    _mm256_storeu_ps(y + j + 16, y2);
+    _mm256_storeu_ps(y + j + 24, y3);
+  }
+  for (; j + 8 <= n; j += 8) {
+    __m256 acc = _mm256_loadu_ps(y + j);
+    for (int i = 0; i < n_rows; ++i) acc = _mm256_fmadd_ps(_mm256_set1_ps(a[i]), load_f16(rows + i * stride + j), acc);
+    _mm256_storeu_ps(y + j, acc);
+  }
+  for (; j < n; ++j)
+    for (int i = 0; i < n_rows; ++i) y[j] += a[i] * half(rows[i * stride + j]);
+}
+
+// F16C rounds to nearest even, as fp32_to_fp16; NaNs are made the canonical quiet NaN as there.
+void to_f16(const float* x, uint16_t* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT);
+    const __m128i nan = _mm_packs_epi32(_mm256_castsi256_si128(_mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q))),
+                                        _mm256_extracti128_si256(_mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)), 1));
+    const __m128i canonical = _mm_or_si128(_mm_and_si128(h, _mm_set1_epi16(static_cast<short>(0x8000))), _mm_set1_epi16(0x7e00));
+    h = _mm_blendv_epi8(h, canonical, nan);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), h);
+  }
+  for (; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i, 4);
+    out[i] = x[i] != x[i] ? static_cast<uint16_t>(((bits >> 16) & 0x8000u) | 0x7e00u)
+                          : static_cast<uint16_t>(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT));
+  }
+}
+
 // exp(x): 2^k * p(r) with k = round(x / ln 2), r = x - k ln 2 (ln 2 split in two so r is
 // exact), |r| <= ln2 / 2, p the degree-6 Taylor polynomial (relative error below 2e-7). Inputs are
 // clamped to [-87, 88], where 2^k stays a normal float (exp(-87) ~ 1.6e-38, exp(88) ~ 1.7e38).
@@ -772,6 +841,9 @@ const KernelSet* avx2_kernels() {
     s.dot_rows = dot_rows;
     s.axpy_rows = axpy_rows;
     s.exp_sum = exp_sum;
+    s.dot_rows_f16 = dot_rows_f16;
+    s.axpy_rows_f16 = axpy_rows_f16;
+    s.to_f16 = to_f16;
     s.quantize_act = quantize_act_avx2;
     s.silu_mul = silu_mul;
     s.dot_q4_0_rows8 = dot_q4_0_rows8;

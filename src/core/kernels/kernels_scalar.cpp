@@ -148,6 +148,19 @@ void axpy_rows(const float* rows, int64_t stride, int n_rows, const float* a, in
     for (int64_t j = 0; j < n; ++j) y[j] += a[i] * rows[i * stride + j];
 }
 
+void dot_rows_f16(const uint16_t* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) {
+  for (int i = 0; i < n_rows; ++i) out[i] = dot_f16(rows + i * stride, x, n);
+}
+
+void axpy_rows_f16(const uint16_t* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) {
+  for (int i = 0; i < n_rows; ++i)
+    for (int64_t j = 0; j < n; ++j) y[j] += a[i] * fp16_to_fp32(rows[i * stride + j]);
+}
+
+void to_f16(const float* x, uint16_t* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = fp32_to_fp16(x[i]);
+}
+
 float exp_sum(float* x, int64_t n, float max) {
   float sum = 0;
   for (int64_t i = 0; i < n; ++i) sum += x[i] = std::exp(x[i] - max);
@@ -189,6 +202,9 @@ const KernelSet& scalar_set() {
     s.dot_rows = dot_rows;
     s.axpy_rows = axpy_rows;
     s.exp_sum = exp_sum;
+    s.dot_rows_f16 = dot_rows_f16;
+    s.axpy_rows_f16 = axpy_rows_f16;
+    s.to_f16 = to_f16;
     s.silu_mul = silu_mul;
     s.dot_q4_0_rows8 = dot_q4_0_rows8;
     return s;
