@@ -118,22 +118,74 @@ struct Choice {
   GenerationResult result;
 };
 
-Choice collect(RequestStream& s) {
-  Choice c;
-  TokenEvent ev;
-  while (s.next(ev)) {
+// Adds one event of a choice (false when the choice has finished: its result is taken then).
+bool take(RequestStream& s, Choice& c, std::optional<bool> got, TokenEvent& ev) {
+  if (*got) {
     c.text += ev.text;
     if (ev.token >= 0) c.tokens.push_back(std::move(ev));
+    return true;
   }
   c.result = s.result();
   observe_generation(c.result);
-  return c;
+  return false;
 }
 
-std::vector<Choice> collect_all(const std::vector<std::shared_ptr<RequestStream>>& streams) {
-  std::vector<Choice> choices;
-  for (const auto& s : streams) choices.push_back(collect(*s));
-  return choices;
+// Non-streamed answers. The handler waits for each choice's first token, so what fails before it
+// (a request the KV cache cannot hold) keeps its status code; the rest is collected inside a
+// content provider that checks the connection while it waits, so a client that goes away cancels
+// its request (slot and KV blocks freed at once) instead of generating on to max_tokens.
+// `build` turns the finished choices into the JSON answer (it may throw ApiError).
+void reply_when_done(httplib::Response& res, RouteContext& ctx, std::vector<std::shared_ptr<RequestStream>> streams,
+                     std::function<json(const std::vector<Choice>&)> build) {
+  auto choices = std::make_shared<std::vector<Choice>>(streams.size());
+  auto open = std::make_shared<std::vector<bool>>(streams.size(), true);
+  size_t n_open = streams.size();
+  for (size_t i = 0; i < streams.size(); ++i) {
+    TokenEvent ev;
+    std::optional<bool> got = streams[i]->next(ev);
+    if (!take(*streams[i], (*choices)[i], got, ev)) (*open)[i] = false, --n_open;
+  }
+  if (n_open == 0) {
+    res.set_content(dump(build(*choices)), "application/json");
+    return;
+  }
+  for (size_t i = 0; i < streams.size(); ++i)
+    if (!(*open)[i] && (*choices)[i].result.reason == FinishReason::Error) {
+      for (auto& s : streams) s->cancel();
+      res.set_content(dump(build(*choices)), "application/json");  // build throws the error
+      return;
+    }
+  ++ctx.in_flight;
+  res.set_chunked_content_provider(
+      "application/json",
+      [streams, choices, open, build](size_t, httplib::DataSink& sink) {
+        using Clock = std::chrono::steady_clock;
+        auto last_check = Clock::now();
+        for (size_t i = 0; i < streams.size(); ++i) {
+          while ((*open)[i]) {
+            TokenEvent ev;
+            const std::optional<bool> got = streams[i]->next_for(ev, std::chrono::milliseconds(100));
+            if (Clock::now() - last_check > std::chrono::milliseconds(100)) {  // tokens or not
+              if (!sink.is_writable()) return false;  // the client went away: the release cancels
+              last_check = Clock::now();
+            }
+            if (got && !take(*streams[i], (*choices)[i], got, ev)) (*open)[i] = false;
+          }
+        }
+        std::string body;
+        try {
+          body = dump(build(*choices));
+        } catch (const ApiError& e) {  // the status line has gone: the error travels in the body
+          body = dump(e.body());
+        }
+        sink.write(body.data(), body.size());
+        sink.done();
+        return true;
+      },
+      [&ctx, streams](bool) {
+        for (auto& s : streams) s->cancel();
+        --ctx.in_flight;
+      });
 }
 
 std::string finish_reason(const GenerationResult& r) {
@@ -323,30 +375,30 @@ void handle_chat(RouteContext& ctx, const httplib::Request& req, httplib::Respon
   auto streams = submit_all(m, spec, "messages");
 
   if (!spec.stream) {
-    const std::vector<Choice> collected = collect_all(streams);
-    json choices = json::array();
-    for (size_t i = 0; i < collected.size(); ++i) {
-      const Choice& c = collected[i];
-      std::string reason = finish_reason(c.result);
-      json message = {{"role", "assistant"}, {"content", c.text}};
-      if (spec.has_tools) {
-        ParsedToolCalls parsed = parse_tool_calls(c.text);
-        if (!parsed.calls.empty()) {
-          json calls = json::array();
-          for (const auto& call : parsed.calls)
-            calls.push_back({{"id", call.id}, {"type", "function"},
-                             {"function", {{"name", call.name}, {"arguments", call.arguments}}}});
-          message["content"] = parsed.content.empty() ? json(nullptr) : json(parsed.content);
-          message["tool_calls"] = calls;
-          reason = "tool_calls";
+    reply_when_done(res, ctx, streams, [=, &m](const std::vector<Choice>& collected) -> json {
+      json choices = json::array();
+      for (size_t i = 0; i < collected.size(); ++i) {
+        const Choice& c = collected[i];
+        std::string reason = finish_reason(c.result);
+        json message = {{"role", "assistant"}, {"content", c.text}};
+        if (spec.has_tools) {
+          ParsedToolCalls parsed = parse_tool_calls(c.text);
+          if (!parsed.calls.empty()) {
+            json calls = json::array();
+            for (const auto& call : parsed.calls)
+              calls.push_back({{"id", call.id}, {"type", "function"},
+                               {"function", {{"name", call.name}, {"arguments", call.arguments}}}});
+            message["content"] = parsed.content.empty() ? json(nullptr) : json(parsed.content);
+            message["tool_calls"] = calls;
+            reason = "tool_calls";
+          }
         }
+        choices.push_back({{"index", i}, {"message", message},
+                           {"logprobs", spec.logprobs ? chat_logprobs(c.tokens, *m.tokenizer) : json(nullptr)}, {"finish_reason", reason}});
       }
-      choices.push_back({{"index", i}, {"message", message},
-                         {"logprobs", spec.logprobs ? chat_logprobs(c.tokens, *m.tokenizer) : json(nullptr)}, {"finish_reason", reason}});
-    }
-    json out = {{"id", id}, {"object", "chat.completion"}, {"created", created}, {"model", m.id},
-                {"choices", choices}, {"usage", usage_of(collected)}, {"system_fingerprint", "citadel"}};
-    res.set_content(dump(out), "application/json");
+      return {{"id", id}, {"object", "chat.completion"}, {"created", created}, {"model", m.id},
+              {"choices", choices}, {"usage", usage_of(collected)}, {"system_fingerprint", "citadel"}};
+    });
     return;
   }
 
@@ -427,17 +479,18 @@ void handle_completions(RouteContext& ctx, const httplib::Request& req, httplib:
   const int64_t created = now_unix();
   auto streams = submit_all(m, spec, "prompt");
   if (!spec.stream) {
-    const std::vector<Choice> collected = collect_all(streams);
-    json choices = json::array();
-    for (size_t i = 0; i < collected.size(); ++i) {
-      const Choice& c = collected[i];
-      choices.push_back({{"index", i}, {"text", c.text},
-                         {"logprobs", spec.logprobs ? completion_logprobs(c.tokens, *m.tokenizer) : json(nullptr)},
-                         {"finish_reason", finish_reason(c.result)}});
-    }
-    res.set_content(dump({{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", m.id},
-                          {"choices", choices}, {"usage", usage_of(collected)}}),
-                    "application/json");
+    const bool with_logprobs = spec.logprobs;
+    reply_when_done(res, ctx, streams, [=, &m](const std::vector<Choice>& collected) -> json {
+      json choices = json::array();
+      for (size_t i = 0; i < collected.size(); ++i) {
+        const Choice& c = collected[i];
+        choices.push_back({{"index", i}, {"text", c.text},
+                           {"logprobs", with_logprobs ? completion_logprobs(c.tokens, *m.tokenizer) : json(nullptr)},
+                           {"finish_reason", finish_reason(c.result)}});
+      }
+      return {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", m.id},
+              {"choices", choices}, {"usage", usage_of(collected)}};
+    });
     return;
   }
   const bool want_logprobs = spec.logprobs;
@@ -467,10 +520,11 @@ void handle_generate(RouteContext& ctx, const httplib::Request& req, httplib::Re
   if (spec.stream || spec.n != 1) throw invalid_field(spec.stream ? "stream" : "n", "is not supported by /generate");
   spec.base.prompt = m.tokenizer->encode(required_string(body, "prompt"), true);
   auto streams = submit_all(m, spec, "prompt");
-  Choice c = collect(*streams[0]);
-  res.set_content(dump({{"response", c.text}, {"model", m.id}, {"finish_reason", finish_reason(c.result)},
-                        {"usage", usage_json(c.result.prompt_tokens, c.result.completion_tokens, c.result.cached_prompt_tokens)}}),
-                  "application/json");
+  reply_when_done(res, ctx, streams, [&m](const std::vector<Choice>& collected) -> json {
+    const Choice& c = collected[0];
+    return {{"response", c.text}, {"model", m.id}, {"finish_reason", finish_reason(c.result)},
+            {"usage", usage_json(c.result.prompt_tokens, c.result.completion_tokens, c.result.cached_prompt_tokens)}};
+  });
 }
 
 // Counts requests in flight (for draining); streaming handlers count themselves until the stream ends.

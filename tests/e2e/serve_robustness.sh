@@ -54,6 +54,23 @@ done
 [ "$code" = 200 ] || fail "slot not freed after the clients disconnected (got $code)"
 ok "client disconnects free the slot"
 
+# The same for a non-streamed request: once it generates, a client that hangs up frees the slot
+# (the engine's running count drops to 0 while the request had 100000 tokens to go).
+nonstream='{"model":"tiny-stories","prompt":"Once upon a time","max_tokens":100000,"temperature":1}'
+curl -s "$url/v1/completions" -d "$nonstream" -o /dev/null &
+h=$!
+sleep 0.5
+running() { curl -s "$url/metrics" | sed -n 's/^citadel_requests_running{[^}]*} //p'; }
+[ "$(running)" = 1 ] || fail "the non-streamed request is not running: $(running)"
+kill "$h" 2>/dev/null || true
+wait "$h" 2>/dev/null || true
+for _ in $(seq 1 30); do
+  [ "$(running)" = 0 ] && break
+  sleep 0.1
+done
+[ "$(running)" = 0 ] || fail "slot not freed 3 s after a non-streamed client disconnected"
+ok "a non-streamed client that disconnects frees the slot"
+
 head -c 20000 /dev/zero | tr '\0' a >"$work/big"
 code=$(curl -s -o "$work/e.out" -w '%{http_code}' "$url/generate" --data-binary @"$work/big")
 [ "$code" = 413 ] || fail "oversized body got $code"
