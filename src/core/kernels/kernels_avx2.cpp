@@ -601,38 +601,56 @@ void dot_q4_0_rows8(const void* group, const void* x, int64_t n, float* out) {
 
 // --- attention helpers
 
-void dot_rows(const float* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) {
+// Rows of floats (f32 or fp16: `load` widens 8 values, `scalar` one) against one float vector.
+inline __m256 load_f32(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 load_f16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+inline float scalar_f32(float v) { return v; }
+inline float scalar_f16(uint16_t v) { return half(v); }
+
+template <class T, class Load, class Scalar>
+void dot_rows_of(const T* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out, Load load,
+                 Scalar scalar) {
   int i = 0;
   if (n % 8 == 0) {
     for (; i + 4 <= n_rows; i += 4) {  // four rows at once: one horizontal sum for all four
-      const float* r = rows + i * stride;
+      const T* r = rows + i * stride;
       __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
       for (int64_t j = 0; j < n; j += 8) {
         const __m256 xv = _mm256_loadu_ps(x + j);
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(r + j), xv, a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(r + stride + j), xv, a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(r + 2 * stride + j), xv, a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(r + 3 * stride + j), xv, a3);
+        a0 = _mm256_fmadd_ps(load(r + j), xv, a0);
+        a1 = _mm256_fmadd_ps(load(r + stride + j), xv, a1);
+        a2 = _mm256_fmadd_ps(load(r + 2 * stride + j), xv, a2);
+        a3 = _mm256_fmadd_ps(load(r + 3 * stride + j), xv, a3);
       }
       const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
       _mm_storeu_ps(out + i, _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1)));
     }
   }
-  for (; i < n_rows; ++i) out[i] = dot_f32(rows + i * stride, x, n);
+  for (; i < n_rows; ++i) {
+    const T* r = rows + i * stride;
+    __m256 acc = _mm256_setzero_ps();
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) acc = _mm256_fmadd_ps(load(r + j), _mm256_loadu_ps(x + j), acc);
+    float sum = hsum(acc);
+    for (; j < n; ++j) sum += scalar(r[j]) * x[j];
+    out[i] = sum;
+  }
 }
 
-void axpy_rows(const float* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) {
+template <class T, class Load, class Scalar>
+void axpy_rows_of(const T* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y, Load load,
+                  Scalar scalar) {
   int64_t j = 0;
   for (; j + 32 <= n; j += 32) {  // four independent chains of FMAs
     __m256 y0 = _mm256_loadu_ps(y + j), y1 = _mm256_loadu_ps(y + j + 8);
     __m256 y2 = _mm256_loadu_ps(y + j + 16), y3 = _mm256_loadu_ps(y + j + 24);
     for (int i = 0; i < n_rows; ++i) {
-      const float* r = rows + i * stride + j;
+      const T* r = rows + i * stride + j;
       const __m256 ai = _mm256_set1_ps(a[i]);
-      y0 = _mm256_fmadd_ps(ai, _mm256_loadu_ps(r), y0);
-      y1 = _mm256_fmadd_ps(ai, _mm256_loadu_ps(r + 8), y1);
-      y2 = _mm256_fmadd_ps(ai, _mm256_loadu_ps(r + 16), y2);
-      y3 = _mm256_fmadd_ps(ai, _mm256_loadu_ps(r + 24), y3);
+      y0 = _mm256_fmadd_ps(ai, load(r), y0);
+      y1 = _mm256_fmadd_ps(ai, load(r + 8), y1);
+      y2 = _mm256_fmadd_ps(ai, load(r + 16), y2);
+      y3 = _mm256_fmadd_ps(ai, load(r + 24), y3);
     }
     _mm256_storeu_ps(y + j, y0);
     _mm256_storeu_ps(y + j + 8, y1);
@@ -641,60 +659,24 @@ void axpy_rows(const float* rows, int64_t stride, int n_rows, const float* a, in
   }
   for (; j + 8 <= n; j += 8) {
     __m256 acc = _mm256_loadu_ps(y + j);
-    for (int i = 0; i < n_rows; ++i) acc = _mm256_fmadd_ps(_mm256_set1_ps(a[i]), _mm256_loadu_ps(rows + i * stride + j), acc);
+    for (int i = 0; i < n_rows; ++i) acc = _mm256_fmadd_ps(_mm256_set1_ps(a[i]), load(rows + i * stride + j), acc);
     _mm256_storeu_ps(y + j, acc);
   }
   for (; j < n; ++j)
-    for (int i = 0; i < n_rows; ++i) y[j] += a[i] * rows[i * stride + j];
+    for (int i = 0; i < n_rows; ++i) y[j] += a[i] * scalar(rows[i * stride + j]);
 }
 
-inline __m256 load_f16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
-
+void dot_rows(const float* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) {
+  dot_rows_of(rows, stride, n_rows, x, n, out, load_f32, scalar_f32);
+}
+void axpy_rows(const float* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) {
+  axpy_rows_of(rows, stride, n_rows, a, n, y, load_f32, scalar_f32);
+}
 void dot_rows_f16(const uint16_t* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) {
-  int i = 0;
-  if (n % 8 == 0) {
-    for (; i + 4 <= n_rows; i += 4) {
-      const uint16_t* r = rows + i * stride;
-      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-      for (int64_t j = 0; j < n; j += 8) {
-        const __m256 xv = _mm256_loadu_ps(x + j);
-        a0 = _mm256_fmadd_ps(load_f16(r + j), xv, a0);
-        a1 = _mm256_fmadd_ps(load_f16(r + stride + j), xv, a1);
-        a2 = _mm256_fmadd_ps(load_f16(r + 2 * stride + j), xv, a2);
-        a3 = _mm256_fmadd_ps(load_f16(r + 3 * stride + j), xv, a3);
-      }
-      const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
-      _mm_storeu_ps(out + i, _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1)));
-    }
-  }
-  for (; i < n_rows; ++i) out[i] = dot_f16(rows + i * stride, x, n);
+  dot_rows_of(rows, stride, n_rows, x, n, out, load_f16, scalar_f16);
 }
-
 void axpy_rows_f16(const uint16_t* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) {
-  int64_t j = 0;
-  for (; j + 32 <= n; j += 32) {
-    __m256 y0 = _mm256_loadu_ps(y + j), y1 = _mm256_loadu_ps(y + j + 8);
-    __m256 y2 = _mm256_loadu_ps(y + j + 16), y3 = _mm256_loadu_ps(y + j + 24);
-    for (int i = 0; i < n_rows; ++i) {
-      const uint16_t* r = rows + i * stride + j;
-      const __m256 ai = _mm256_set1_ps(a[i]);
-      y0 = _mm256_fmadd_ps(ai, load_f16(r), y0);
-      y1 = _mm256_fmadd_ps(ai, load_f16(r + 8), y1);
-      y2 = _mm256_fmadd_ps(ai, load_f16(r + 16), y2);
-      y3 = _mm256_fmadd_ps(ai, load_f16(r + 24), y3);
-    }
-    _mm256_storeu_ps(y + j, y0);
-    _mm256_storeu_ps(y + j + 8, y1);
-    _mm256_storeu_ps(y + j + 16, y2);
-    _mm256_storeu_ps(y + j + 24, y3);
-  }
-  for (; j + 8 <= n; j += 8) {
-    __m256 acc = _mm256_loadu_ps(y + j);
-    for (int i = 0; i < n_rows; ++i) acc = _mm256_fmadd_ps(_mm256_set1_ps(a[i]), load_f16(rows + i * stride + j), acc);
-    _mm256_storeu_ps(y + j, acc);
-  }
-  for (; j < n; ++j)
-    for (int i = 0; i < n_rows; ++i) y[j] += a[i] * half(rows[i * stride + j]);
+  axpy_rows_of(rows, stride, n_rows, a, n, y, load_f16, scalar_f16);
 }
 
 // F16C rounds to nearest even, as fp32_to_fp16; NaNs are made the canonical quiet NaN as there.
