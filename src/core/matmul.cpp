@@ -18,6 +18,8 @@ constexpr int kTileRows = 16;
 // Groups of 8 tokens per call of a TileFn: 64 tokens of activations (about 160 KB for 4096
 // columns) stay in L2 while the tile's rows pass over them.
 constexpr int kTileGroups = 8;
+// ... and at most this many bytes of them (float groups are 4x the size of 8-bit ones).
+constexpr size_t kTileBytes = 512 * 1024;
 // Tokens left over after the whole groups go through a tile too, padded with zero rows to a
 // group of 8, when there are at least this many: one pass over the weights instead of one per
 // token (a decode step of a few concurrent sequences is such a batch). Fewer go through `dot`.
@@ -94,7 +96,8 @@ void matmul(const MatmulOut* outs, int count, const float* x, int64_t n_tokens, 
     const auto fmt = static_cast<kernels::ActFormat>(f);
     in.row_bytes = kernels::act_row_bytes(fmt, k);
     const int64_t n_rows = in.tiles && padded ? 8 * static_cast<int64_t>(n_groups) : n_tokens;
-    if (fmt != kernels::ActFormat::F32 && in.rows.size() < in.row_bytes * n_rows) in.rows.resize(in.row_bytes * n_rows);
+    const bool copy = fmt != kernels::ActFormat::F32 || in.tiles;  // floats are read in place unless tiled
+    if (copy && in.rows.size() < in.row_bytes * n_rows) in.rows.resize(in.row_bytes * n_rows);
     in.group_bytes = in.tiles ? kernels::act_group_bytes(fmt, k) : 0;
     if (in.tiles && in.groups.size() < in.group_bytes * n_groups) in.groups.resize(in.group_bytes * n_groups);
   }
@@ -102,7 +105,7 @@ void matmul(const MatmulOut* outs, int count, const float* x, int64_t n_tokens, 
     for (int f = 0; f < 3; ++f) {
       PreparedInput& in = inputs[f];
       const auto fmt = static_cast<kernels::ActFormat>(f);
-      if (!in.used || fmt == kernels::ActFormat::F32) continue;
+      if (!in.used || (fmt == kernels::ActFormat::F32 && !in.tiles)) continue;
       uint8_t* rows = in.rows.data();
       for (int64_t u = u0; u < u1; ++u) {
         const int64_t t0 = 8 * u, t1 = std::min(n_tokens, t0 + 8);
@@ -144,8 +147,9 @@ void matmul(const MatmulOut* outs, int count, const float* x, int64_t n_tokens, 
         if (tile_scratch.size() < kernels::tile_scratch_bytes(k)) tile_scratch.resize(kernels::tile_scratch_bytes(k));
         const uint8_t* xp = j.in->groups.data();
         // Groups of tokens small enough that their activations stay in cache next to the tile.
-        for (int g0 = 0; g0 < full_groups; g0 += kTileGroups)
-          j.tile(wt, w_stride, nr, xp + g0 * j.in->group_bytes, std::min(kTileGroups, full_groups - g0), k,
+        const int per_call = static_cast<int>(std::clamp<size_t>(kTileBytes / j.in->group_bytes, 1, kTileGroups));
+        for (int g0 = 0; g0 < full_groups; g0 += per_call)
+          j.tile(wt, w_stride, nr, xp + g0 * j.in->group_bytes, std::min(per_call, full_groups - g0), k,
                  j.y + 8 * g0 * m + rb, m, tile_scratch.data());
         if (padded) {
           pad_out.resize(8 * kTileRows);

@@ -94,7 +94,8 @@ TEST(Kernels, EverySetMatchesScalar) {
 TEST(Kernels, PrefillTilesMatchScalarDot) {
   std::mt19937 rng(13);
   for (const kernels::KernelSet* set : kernels::available()) {
-    for (TensorType type : {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_K, TensorType::Q6_K}) {
+    for (TensorType type : {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_K, TensorType::Q6_K, TensorType::F16,
+                            TensorType::BF16}) {
       const kernels::TileFn tile = set->tile(type);
       if (!tile) continue;
       const kernels::ActFormat fmt = kernels::act_format(type);

@@ -88,13 +88,25 @@ void pack_act_q8_kx8(const void* rows, size_t stride, int64_t n, ActQ8_Kx8* out)
 }
 
 size_t act_group_bytes(ActFormat format, int64_t n) {
-  return format == ActFormat::Q8_K ? static_cast<size_t>(n / 256) * sizeof(ActQ8_Kx8)
-                                   : static_cast<size_t>(n / 32) * sizeof(ActQ8_0x8);
+  switch (format) {
+    case ActFormat::Q8_K: return static_cast<size_t>(n / 256) * sizeof(ActQ8_Kx8);
+    case ActFormat::Q8_0: return static_cast<size_t>(n / 32) * sizeof(ActQ8_0x8);
+    default: return static_cast<size_t>(n) * 8 * sizeof(float);
+  }
 }
 
 void pack_act_x8(ActFormat format, const void* rows, size_t stride, int64_t n, void* out) {
-  if (format == ActFormat::Q8_K) pack_act_q8_kx8(rows, stride, n, static_cast<ActQ8_Kx8*>(out));
-  else pack_act_q8_0x8(rows, stride, n, static_cast<ActQ8_0x8*>(out));
+  if (format == ActFormat::Q8_K) {
+    pack_act_q8_kx8(rows, stride, n, static_cast<ActQ8_Kx8*>(out));
+  } else if (format == ActFormat::Q8_0) {
+    pack_act_q8_0x8(rows, stride, n, static_cast<ActQ8_0x8*>(out));
+  } else {  // floats: value k of token t at 8k + t
+    auto* o = static_cast<float*>(out);
+    for (int t = 0; t < 8; ++t) {
+      const auto* row = reinterpret_cast<const float*>(static_cast<const uint8_t*>(rows) + t * stride);
+      for (int64_t k = 0; k < n; ++k) o[8 * k + t] = row[k];
+    }
+  }
 }
 
 }  // namespace citadel::kernels

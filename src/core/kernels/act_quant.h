@@ -35,8 +35,8 @@ void pack_act_q8_0x8(const void* rows, size_t stride, int64_t n, ActQ8_0x8* out)
 // The same for 8 Q8_K rows into n / 256 ActQ8_Kx8 blocks.
 void pack_act_q8_kx8(const void* rows, size_t stride, int64_t n, ActQ8_Kx8* out);
 
-// Bytes of one group of 8 tokens in the interleaved form of `format` (Q8_0 or Q8_K), and the
-// packing into it: what the prefill tiles read.
+// Bytes of one group of 8 tokens in the interleaved form of `format`, and the packing into it:
+// what the prefill tiles read (F32: value k of token t at float 8k + t).
 size_t act_group_bytes(ActFormat format, int64_t n);
 void pack_act_x8(ActFormat format, const void* rows, size_t stride, int64_t n, void* out);
 

@@ -31,6 +31,8 @@ TileFn KernelSet::tile(TensorType type) const {
     case TensorType::Q4_0: return tile_q4_0;
     case TensorType::Q4_K: return tile_q4_k;
     case TensorType::Q6_K: return tile_q6_k;
+    case TensorType::F16: return tile_f16;
+    case TensorType::BF16: return tile_bf16;
     default: return nullptr;
   }
 }

@@ -21,13 +21,14 @@ using DotFn = float (*)(const void* w, const void* x, int64_t n);
 // and the integer sums are those of `dot`. `scratch` has tile_scratch_bytes(n) bytes.
 using TileFn = void (*)(const void* w, size_t w_stride, int nr, const void* x, int n_groups, int64_t n,
                         float* y, int64_t y_stride, void* scratch);
-inline size_t tile_scratch_bytes(int64_t n) { return 3 * static_cast<size_t>(n) + 64; }
+inline size_t tile_scratch_bytes(int64_t n) { return 16 * static_cast<size_t>(n) + 64; }
 
 struct KernelSet {
   const char* name;  // "scalar", "avx2", "neon", ...
   DotFn f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k;
   // Optional matrix-matrix tiles (nullptr: matmul loops over `dot`).
   TileFn tile_q8_0 = nullptr, tile_q4_0 = nullptr, tile_q4_k = nullptr, tile_q6_k = nullptr;
+  TileFn tile_f16 = nullptr, tile_bf16 = nullptr;  // float activations (F32 groups)
 
   // Float helpers of attention over the rows of a KV block (a set without them gets the scalar
   // ones from active()). dot_rows: out[i] = dot(rows + i * stride, x, n) for i < n_rows.

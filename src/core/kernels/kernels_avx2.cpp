@@ -7,6 +7,7 @@
 #if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -570,6 +571,95 @@ void tile_q6_k(const void* w, size_t w_stride, int nr, const void* x, int n_grou
   });
 }
 
+// --- float tiles (F16, BF16 weights; float activations interleaved [k][8 tokens]). Rows are
+// widened to floats 4 at a time into scratch; each weight value is broadcast against the 8 tokens
+// of G groups: R x G accumulators of independent FMAs.
+template <int R, int G>
+void tile_pass_float(const float* const* w, const float* const* xg, int64_t n, float* y, int64_t y_stride) {
+  __m256 acc[R][G];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) acc[r][g] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < n; ++k) {
+    __m256 xv[G];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) xv[g] = _mm256_loadu_ps(xg[g] + 8 * k);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m256 wb = _mm256_broadcast_ss(w[r] + k);
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) {
+        acc[r][g] = _mm256_fmadd_ps(wb, xv[g], acc[r][g]);
+      }
+    }
+  }
+  // Unrolled too: an array indexed at run time anywhere would be kept in memory, every FMA with it.
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) {
+      alignas(32) float out[8];
+      _mm256_store_ps(out, acc[r][g]);
+      for (int t = 0; t < 8; ++t) y[(8 * g + t) * y_stride + r] = out[t];
+    }
+}
+
+template <class Widen>
+void tile_float(const void* w, size_t w_stride, int nr, const void* xv, int n_groups, int64_t n, float* y,
+                int64_t y_stride, void* scratch, Widen widen) {
+  const auto* base = static_cast<const uint8_t*>(w);
+  const auto* x = static_cast<const float*>(xv);
+  float* rows = static_cast<float*>(scratch);  // 4 widened rows: 16n bytes
+  for (int r0 = 0; r0 < nr; r0 += 4) {
+    const int rn = std::min(4, nr - r0);
+    const float* wr[4];
+    for (int i = 0; i < rn; ++i) {
+      widen(reinterpret_cast<const uint16_t*>(base + (r0 + i) * w_stride), rows + i * n, n);
+      wr[i] = rows + i * n;
+    }
+    for (int g0 = 0; g0 < n_groups; g0 += 2) {
+      const bool two = n_groups - g0 >= 2;
+      const float* xg[2] = {x + g0 * 8 * n, x + (g0 + (two ? 1 : 0)) * 8 * n};
+      float* yo = y + 8 * g0 * y_stride + r0;
+      if (rn == 4 && two) tile_pass_float<4, 2>(wr, xg, n, yo, y_stride);
+      else if (rn == 4) tile_pass_float<4, 1>(wr, xg, n, yo, y_stride);
+      else
+        for (int i = 0; i < rn; ++i) {
+          if (two) tile_pass_float<1, 2>(wr + i, xg, n, yo + i, y_stride);
+          else tile_pass_float<1, 1>(wr + i, xg, n, yo + i, y_stride);
+        }
+    }
+  }
+}
+
+void widen_f16(const uint16_t* h, float* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i))));
+  for (; i < n; ++i) out[i] = half(h[i]);
+}
+
+void widen_bf16(const uint16_t* h, float* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_castsi256_ps(_mm256_slli_epi32(
+                                  _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i))), 16)));
+  for (; i < n; ++i) {
+    const uint32_t u = static_cast<uint32_t>(h[i]) << 16;
+    std::memcpy(out + i, &u, 4);
+  }
+}
+
+void tile_f16(const void* w, size_t w_stride, int nr, const void* x, int n_groups, int64_t n, float* y,
+              int64_t y_stride, void* scratch) {
+  tile_float(w, w_stride, nr, x, n_groups, n, y, y_stride, scratch, widen_f16);
+}
+
+void tile_bf16(const void* w, size_t w_stride, int nr, const void* x, int n_groups, int64_t n, float* y,
+               int64_t y_stride, void* scratch) {
+  tile_float(w, w_stride, nr, x, n_groups, n, y, y_stride, scratch, widen_bf16);
+}
+
 // --- decode over Q4_0 rows interleaved 8 at a time (core/repack.h): rows in the lanes, each
 // activation word broadcast; unsigned levels (pair sums fit int16 over a block: 8 x 3810), the
 // -8 offset taken off in float through the activation sum s.
@@ -819,7 +909,7 @@ const KernelSet* avx2_kernels() {
   static const KernelSet set = [] {
     KernelSet s{"avx2", dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0,
                 dot_q4_1, dot_q5_0, dot_q5_1, dot_q4_k, dot_q5_k, dot_q6_k,
-                tile_q8_0, tile_q4_0, tile_q4_k, tile_q6_k};
+                tile_q8_0, tile_q4_0, tile_q4_k, tile_q6_k, tile_f16, tile_bf16};
     s.dot_rows = dot_rows;
     s.axpy_rows = axpy_rows;
     s.exp_sum = exp_sum;
