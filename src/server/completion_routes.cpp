@@ -177,6 +177,8 @@ void reply_when_done(httplib::Response& res, RouteContext& ctx, std::vector<std:
           body = dump(build(*choices));
         } catch (const ApiError& e) {  // the status line has gone: the error travels in the body
           body = dump(e.body());
+        } catch (const std::exception& e) {
+          body = dump(ApiError(500, e.what()).body());
         }
         sink.write(body.data(), body.size());
         sink.done();
