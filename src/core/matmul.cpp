@@ -130,7 +130,7 @@ void matmul(const MatmulOut* outs, int count, const float* x, int64_t n_tokens, 
       const int64_t m = w.rows(), rb = (c - j.first_chunk) * kTileRows;
       const int nr = static_cast<int>(std::min<int64_t>(kTileRows, m - rb));
       const auto* base = static_cast<const uint8_t*>(w.data);
-      size_t w_stride = w.row_size();
+      const size_t w_stride = w.row_size();
       const uint8_t* wt = base + rb * w_stride;
       if (w.rows8 && j.tile) {  // the tiles read rows in the file's layout: gather this chunk's
         thread_local std::vector<BlockQ4_0> plain;

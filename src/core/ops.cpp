@@ -1,6 +1,5 @@
 #include "core/ops.h"
 
-#include <algorithm>
 #include <cmath>
 
 namespace citadel {
@@ -25,16 +24,6 @@ void layer_norm(const float* x, const float* weight, const float* bias, float* o
     if (bias) v += bias[i];
     out[i] = v;
   }
-}
-
-void softmax(float* x, int64_t n) {
-  float max = *std::max_element(x, x + n);
-  float sum = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max);
-    sum += x[i];
-  }
-  for (int64_t i = 0; i < n; ++i) x[i] /= sum;
 }
 
 void add(float* x, const float* y, int64_t n) {

@@ -8,7 +8,6 @@ namespace citadel {
 void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps);
 // out = (x - mean) / std * weight + bias  (weight/bias may be null)
 void layer_norm(const float* x, const float* weight, const float* bias, float* out, int64_t n, float eps);
-void softmax(float* x, int64_t n);
 void add(float* x, const float* y, int64_t n);  // x += y
 float gelu(float x);  // tanh approximation, as ggml
 

@@ -8,8 +8,6 @@
 
 namespace citadel {
 
-const char* kv_type_name(KvType type) { return type == KvType::F16 ? "f16" : "f32"; }
-
 KvType parse_kv_type(const std::string& name) {
   if (name == "f32") return KvType::F32;
   if (name == "f16") return KvType::F16;
@@ -17,9 +15,8 @@ KvType parse_kv_type(const std::string& name) {
 }
 
 KvCache::KvCache(const HParams& hp, int64_t n_blocks, KvType type)
-    : n_layer_(hp.n_layer), kv_dim_(hp.kv_dim()), n_blocks_(n_blocks), type_(type),
-      value_bytes_(type == KvType::F16 ? 2 : 4) {
-  storage_.assign(static_cast<size_t>(2 * n_layer_ * n_blocks_ * kBlockSize * kv_dim_) * value_bytes_, 0);
+    : n_layer_(hp.n_layer), kv_dim_(hp.kv_dim()), n_blocks_(n_blocks), type_(type) {
+  storage_.assign(static_cast<size_t>(2 * n_layer_ * n_blocks_ * kBlockSize * kv_dim_) * value_bytes(), 0);
   for (int64_t b = n_blocks_ - 1; b >= 0; --b) free_.push_back(static_cast<int32_t>(b));
   refs_.assign(static_cast<size_t>(n_blocks_), 0);
 }
@@ -70,15 +67,15 @@ int64_t KvCache::capacity(int32_t seq) const {
   return static_cast<int64_t>(tables_.at(seq).size()) * kBlockSize;
 }
 
-const uint8_t* KvCache::row(int kind, int64_t layer, int32_t seq, int64_t pos) const {
+size_t KvCache::offset(int kind, int64_t layer, int32_t seq, int64_t pos) const {
   const int64_t block = tables_[seq][pos / kBlockSize];
   const int64_t index = ((kind * n_layer_ + layer) * n_blocks_ + block) * kBlockSize + pos % kBlockSize;
-  return storage_.data() + static_cast<size_t>(index * kv_dim_) * value_bytes_;
+  return static_cast<size_t>(index * kv_dim_) * value_bytes();
 }
 
 void KvCache::store(int64_t layer, int32_t seq, int64_t pos, const float* k, const float* v) {
   for (int kind = 0; kind < 2; ++kind) {
-    auto* out = const_cast<uint8_t*>(row(kind, layer, seq, pos));
+    uint8_t* out = storage_.data() + offset(kind, layer, seq, pos);
     const float* in = kind == 0 ? k : v;
     if (type_ == KvType::F32) std::memcpy(out, in, static_cast<size_t>(kv_dim_) * sizeof(float));
     else kernels::active().to_f16(in, reinterpret_cast<uint16_t*>(out), kv_dim_);

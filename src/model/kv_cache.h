@@ -15,8 +15,7 @@ struct HParams;
 // What a K/V value is stored as: f32 (exact), or f16 (half the memory and memory traffic of
 // attention; llama.cpp's default).
 enum class KvType : uint8_t { F32, F16 };
-// "f32" / "f16"; parse_kv_type throws std::invalid_argument for anything else.
-const char* kv_type_name(KvType type);
+// "f32" / "f16"; anything else throws std::invalid_argument.
 KvType parse_kv_type(const std::string& name);
 
 class KvCacheFull : public std::runtime_error {
@@ -52,8 +51,12 @@ class KvCache {
   void store(int64_t layer, int32_t seq, int64_t pos, const float* k, const float* v);
   // The kBlockSize consecutive K (V) rows of positions kBlockSize * i .. of seq, kv_dim() values
   // apart, each value a float (F32) or an fp16 (F16).
-  const void* k_block(int64_t layer, int32_t seq, int64_t i) const { return row(0, layer, seq, i * kBlockSize); }
-  const void* v_block(int64_t layer, int32_t seq, int64_t i) const { return row(1, layer, seq, i * kBlockSize); }
+  const void* k_block(int64_t layer, int32_t seq, int64_t i) const {
+    return storage_.data() + offset(0, layer, seq, i * kBlockSize);
+  }
+  const void* v_block(int64_t layer, int32_t seq, int64_t i) const {
+    return storage_.data() + offset(1, layer, seq, i * kBlockSize);
+  }
   KvType type() const { return type_; }
 
   int64_t total_blocks() const { return n_blocks_; }
@@ -62,11 +65,12 @@ class KvCache {
   size_t bytes() const { return storage_.size(); }
 
  private:
-  const uint8_t* row(int kind, int64_t layer, int32_t seq, int64_t pos) const;
+  size_t value_bytes() const { return type_ == KvType::F16 ? 2 : 4; }
+  // Byte offset in storage_ of the row of (kind 0: K, 1: V, layer, seq, pos).
+  size_t offset(int kind, int64_t layer, int32_t seq, int64_t pos) const;
 
   int64_t n_layer_, kv_dim_, n_blocks_;
   KvType type_;
-  size_t value_bytes_;             // 4 or 2
   std::vector<uint8_t> storage_;  // [kind][layer][block][kBlockSize][kv_dim] values
   std::vector<int32_t> free_;
   std::vector<int32_t> refs_;  // per block

@@ -96,8 +96,10 @@ void self_attention(const HParams& hp, const Weights& weights, int il, const Bat
       scores.resize(n_pos);
       for (int64_t b = 0; b * kB < n_pos; ++b) {
         const int rows = static_cast<int>(std::min(kB, n_pos - b * kB));
-        if (f16) ks.dot_rows_f16(static_cast<const uint16_t*>(kv.k_block(il, seq, b)) + kvh * hd, kv_stride, rows, qh, hd, scores.data() + b * kB);
-        else ks.dot_rows(static_cast<const float*>(kv.k_block(il, seq, b)) + kvh * hd, kv_stride, rows, qh, hd, scores.data() + b * kB);
+        const void* keys = kv.k_block(il, seq, b);
+        float* out = scores.data() + b * kB;
+        if (f16) ks.dot_rows_f16(static_cast<const uint16_t*>(keys) + kvh * hd, kv_stride, rows, qh, hd, out);
+        else ks.dot_rows(static_cast<const float*>(keys) + kvh * hd, kv_stride, rows, qh, hd, out);
       }
       float max = scores[0];
       for (int64_t p = 0; p < n_pos; ++p) max = std::max(max, scores[p] *= scale);
@@ -107,8 +109,10 @@ void self_attention(const HParams& hp, const Weights& weights, int il, const Bat
       std::fill(oh, oh + hd, 0.0f);
       for (int64_t b = 0; b * kB < n_pos; ++b) {
         const int rows = static_cast<int>(std::min(kB, n_pos - b * kB));
-        if (f16) ks.axpy_rows_f16(static_cast<const uint16_t*>(kv.v_block(il, seq, b)) + kvh * hd, kv_stride, rows, scores.data() + b * kB, hd, oh);
-        else ks.axpy_rows(static_cast<const float*>(kv.v_block(il, seq, b)) + kvh * hd, kv_stride, rows, scores.data() + b * kB, hd, oh);
+        const void* values = kv.v_block(il, seq, b);
+        const float* probs = scores.data() + b * kB;
+        if (f16) ks.axpy_rows_f16(static_cast<const uint16_t*>(values) + kvh * hd, kv_stride, rows, probs, hd, oh);
+        else ks.axpy_rows(static_cast<const float*>(values) + kvh * hd, kv_stride, rows, probs, hd, oh);
       }
     }
   });
