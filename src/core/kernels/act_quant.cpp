@@ -57,6 +57,8 @@ void quantize_act(ActFormat format, const float* x, void* out, int64_t n) {
   }
 }
 
+namespace {
+
 void pack_act_q8_0x8(const void* rows, size_t stride, int64_t n, ActQ8_0x8* out) {
   const auto* base = static_cast<const uint8_t*>(rows);
   for (int64_t b = 0; b < n / 32; ++b) {
@@ -86,6 +88,8 @@ void pack_act_q8_kx8(const void* rows, size_t stride, int64_t n, ActQ8_Kx8* out)
     }
   }
 }
+
+}  // namespace
 
 size_t act_group_bytes(ActFormat format, int64_t n) {
   switch (format) {

@@ -29,14 +29,10 @@ size_t act_row_bytes(ActFormat format, int64_t n);
 // kernel sees the same integers).
 void quantize_act(ActFormat format, const float* x, void* out, int64_t n);
 
-// Interleaves 8 quantized rows (Q8_0 format, `stride` bytes apart, n values each) into n / 32
-// ActQ8_0x8 blocks.
-void pack_act_q8_0x8(const void* rows, size_t stride, int64_t n, ActQ8_0x8* out);
-// The same for 8 Q8_K rows into n / 256 ActQ8_Kx8 blocks.
-void pack_act_q8_kx8(const void* rows, size_t stride, int64_t n, ActQ8_Kx8* out);
-
-// Bytes of one group of 8 tokens in the interleaved form of `format`, and the packing into it:
-// what the prefill tiles read (F32: value k of token t at float 8k + t).
+// Bytes of one group of 8 tokens in the interleaved form of `format`, and the packing of 8 rows
+// (in `format`, `stride` bytes apart, n values each) into it: what the prefill tiles read
+// (Q8_0: n / 32 ActQ8_0x8 blocks; Q8_K: n / 256 ActQ8_Kx8 blocks; F32: value k of token t at
+// float 8k + t).
 size_t act_group_bytes(ActFormat format, int64_t n);
 void pack_act_x8(ActFormat format, const void* rows, size_t stride, int64_t n, void* out);
 
