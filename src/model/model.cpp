@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "core/gguf.h"
@@ -59,10 +60,11 @@ void Model::repack_for_decode() {
   if (const char* env = std::getenv("CITADEL_REPACK"); env && std::string(env) == "0") return;
   // Only where this CPU's kernel set has its own rows8 kernel (the portable one gains nothing).
   if (kernels::active().dot_q4_0_rows8 == kernels::scalar_set().dot_q4_0_rows8) return;
-  ThreadPool pool;
+  std::unique_ptr<ThreadPool> pool;  // started for the first matrix to repack, if any
   auto repack = [&](Tensor& t) {
     if (!can_repack_rows8(t) || t.data == w_.tok_embd.data) return;  // a tied LM head stays shared
-    repacked_.push_back(repack_rows8(t, pool));
+    if (!pool) pool = std::make_unique<ThreadPool>();
+    repacked_.push_back(repack_rows8(t, *pool));
     file_->release_pages(t.data, repacked_.back().size());
     t.data = repacked_.back().data();
     t.rows8 = true;
