@@ -30,6 +30,19 @@ void add(float* x, const float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] += y[i];
 }
 
+bool all_finite(const float* x, int64_t n) {
+  // x - x is 0 for a finite x and NaN for NaN or +-inf; one compare per 8 values.
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    float acc = 0;
+    for (int j = 0; j < 8; ++j) acc += x[i + j] - x[i + j];
+    if (acc != 0) return false;
+  }
+  for (; i < n; ++i)
+    if (!std::isfinite(x[i])) return false;
+  return true;
+}
+
 
 float gelu(float x) {
   constexpr float kSqrt2OverPi = 0.7978845608028654f;
@@ -38,12 +51,14 @@ float gelu(float x) {
 
 void rope_angles(int64_t n_rot, int64_t pos, float theta_base, float freq_scale, const float* freq_factors,
                  float* cos_sin) {
+  // In double: at position 32768 a float angle is off by ~2e-3 rad, and this runs once per token
+  // and layer, not per head.
   for (int64_t i = 0; i < n_rot / 2; ++i) {
-    float freq = 1.0f / std::pow(theta_base, static_cast<float>(2 * i) / static_cast<float>(n_rot));
+    double freq = std::pow(static_cast<double>(theta_base), -static_cast<double>(2 * i) / static_cast<double>(n_rot));
     if (freq_factors) freq /= freq_factors[i];
-    const float angle = static_cast<float>(pos) * freq_scale * freq;
-    cos_sin[2 * i] = std::cos(angle);
-    cos_sin[2 * i + 1] = std::sin(angle);
+    const double angle = static_cast<double>(pos) * freq_scale * freq;
+    cos_sin[2 * i] = static_cast<float>(std::cos(angle));
+    cos_sin[2 * i + 1] = static_cast<float>(std::sin(angle));
   }
 }
 

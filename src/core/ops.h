@@ -9,6 +9,8 @@ void rms_norm(const float* x, const float* weight, float* out, int64_t n, float 
 // out = (x - mean) / std * weight + bias  (weight/bias may be null)
 void layer_norm(const float* x, const float* weight, const float* bias, float* out, int64_t n, float eps);
 void add(float* x, const float* y, int64_t n);  // x += y
+// False when any of the n values is NaN or infinite (a model's logits: a NaN is never a token).
+bool all_finite(const float* x, int64_t n);
 float gelu(float x);  // tanh approximation, as ggml
 
 enum class RopeStyle { Adjacent, NeoX };  // pairs (2i, 2i+1) as llama in GGUF, or (i, i + n/2)

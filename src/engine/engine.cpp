@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/ops.h"
 #include "core/thread_pool.h"
 #include "engine/prefix_cache.h"
 #include "engine/stop_matcher.h"
@@ -24,6 +25,11 @@ const char* finish_reason_name(FinishReason r) {
     case FinishReason::Error: return "error";
   }
   return "stop";
+}
+
+std::string non_finite_logits_error(int64_t position) {
+  return "the model produced a non-finite logit (NaN or infinity) at position " + std::to_string(position) +
+         "; its weights or the numerics are broken";
 }
 
 // ---- RequestStream ----
@@ -159,16 +165,18 @@ struct Engine::Impl {
     thread.join();
   }
 
-  void finish(Sequence& s, FinishReason reason, const std::string& error = "") {
+  void finish(Sequence& s, FinishReason reason, const std::string& error = "", const char* error_code = "") {
     if (reason != FinishReason::Error && reason != FinishReason::Cancelled) {
       // Whatever text was held back (a partial stop string, an incomplete character) is real output.
       std::string tail = s.stops.stopped() ? "" : s.stops.push(s.utf8.flush()) + s.stops.flush();
       if (!tail.empty()) s.stream->push(TokenEvent{-1, tail, 0, {}});
     }
-    if (opt.prefix_cache && s.n_past > 0) prefix.insert(s.kv_seq, s.tokens, s.n_past);
+    // A failed step may have left its K/V unwritten or non-finite: only good blocks are kept.
+    if (opt.prefix_cache && s.n_past > 0 && reason != FinishReason::Error) prefix.insert(s.kv_seq, s.tokens, s.n_past);
     kv.free_sequence(s.kv_seq);
     s.result.reason = reason;
     s.result.error = error;
+    s.result.error_code = error_code;
     s.result.completion_tokens = s.generated;
     s.result.total_seconds = std::chrono::duration<double>(Clock::now() - s.submitted).count();
     s.stream->finish(s.result);
@@ -316,7 +324,6 @@ struct Engine::Impl {
           ++s->n_past;
         }
         budget -= take;
-        if (!s->prefilling() && opt.prefix_cache) prefix.insert(s->kv_seq, s->tokens, s->n_prompt);
       }
 
       const int64_t n_vocab = model.hparams().n_vocab;
@@ -330,7 +337,21 @@ struct Engine::Impl {
       }
       for (size_t r = 0; r < out_rows.size(); ++r) {
         Sequence* s = out_rows[r];
-        if (step_sequence(*s, logits.data() + r * n_vocab, scratch)) {
+        float* row = logits.data() + r * n_vocab;
+        bool done;
+        if (!all_finite(row, n_vocab)) {
+          // Every earlier position feeds this one through attention, so a NaN anywhere in the
+          // sequence's K/V shows here: the sequence fails, the others in the batch go on.
+          finish(*s, FinishReason::Error, non_finite_logits_error(s->n_past - 1), "non_finite_logits");
+          std::lock_guard<std::mutex> lock(mu);
+          ++stats.non_finite_logits;
+          done = true;
+        } else {
+          // A prompt whose logits are good: its full blocks go into the prefix cache.
+          if (s->generated == 0 && opt.prefix_cache) prefix.insert(s->kv_seq, s->tokens, s->n_prompt);
+          done = step_sequence(*s, row, scratch);
+        }
+        if (done) {
           auto it = std::find_if(running.begin(), running.end(), [&](const auto& p) { return p.get() == s; });
           running.erase(it);
         }

@@ -51,6 +51,7 @@ struct EngineStats {
   int64_t prompt_tokens = 0;
   int64_t generated_tokens = 0;
   int64_t steps = 0;
+  int64_t non_finite_logits = 0;  // sequences failed because the model gave a NaN or infinite logit
 };
 
 // A request's stream, shared between the engine thread (producer) and the caller.

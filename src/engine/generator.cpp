@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "core/ops.h"
+#include "engine/request.h"
 #include "engine/stop_matcher.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
@@ -56,6 +58,7 @@ GenerateResult generate_from_ids(const Model& model, const Tokenizer& tokenizer,
   int64_t pos = static_cast<int64_t>(prompt.size());
   result.finish_reason = "length";
   for (int step = 0; step < options.max_tokens; ++step) {
+    if (!all_finite(logits.data(), hp.n_vocab)) throw std::runtime_error(non_finite_logits_error(pos - 1));
     if (callbacks.on_logits) callbacks.on_logits(step, logits.data(), hp.n_vocab);
     const int32_t token = sampler.sample(logits.data(), hp.n_vocab);
     if (options.stop_at_eos && tokenizer.is_end_of_generation(token)) {

@@ -42,9 +42,14 @@ struct TokenEvent {
 enum class FinishReason { Stop, Length, Cancelled, Timeout, Error };
 const char* finish_reason_name(FinishReason r);  // "stop", "length", ...
 
+// The error of a generation whose logits at `position` held a NaN or an infinity (broken weights
+// or numerics): it fails instead of sampling from them.
+std::string non_finite_logits_error(int64_t position);
+
 struct GenerationResult {
   FinishReason reason = FinishReason::Stop;
-  std::string error;  // set when reason == Error
+  std::string error;       // set when reason == Error
+  std::string error_code;  // its kind, for metrics and API errors: "non_finite_logits", ... ("" otherwise)
   int32_t prompt_tokens = 0;
   int32_t completion_tokens = 0;
   int32_t cached_prompt_tokens = 0;  // prompt tokens whose KV came from the prefix cache

@@ -50,6 +50,17 @@ void fill_row(uint64_t seed, const std::string& name, int64_t row, float center,
   }
 }
 
+// Normal values N(0, std^2) by Box-Muller over the same per-(tensor, row) streams.
+void fill_row_normal(uint64_t seed, const std::string& name, int64_t row, float std, float* out, int64_t n) {
+  std::vector<float> u(n + 1);
+  fill_row(seed, name, row, 0.5f, 0.5f, u.data(), n + 1);  // uniform in [0, 1)
+  for (int64_t i = 0; i < n; i += 2) {
+    const double r = std * std::sqrt(-2.0 * std::log(1.0 - u[i])), a = 2.0 * M_PI * u[i + 1];
+    out[i] = static_cast<float>(r * std::cos(a));
+    if (i + 1 < n) out[i + 1] = static_cast<float>(r * std::sin(a));
+  }
+}
+
 // A SentencePiece-style vocabulary: <unk> <s> </s>, the 256 byte tokens, then made-up pieces.
 SpmVocab synthetic_vocab(int64_t n_vocab) {
   SpmVocab v;
@@ -139,12 +150,15 @@ size_t write_synthetic_model(const ModelShape& shape, const SynthOptions& option
   auto matrix = [&](const std::string& name, int64_t cols, int64_t rows) {
     const TensorType type = choose_tensor_type(options.type, name, cols, 2, n_layer);
     const size_t row_size = row_bytes(type, cols);
+    const bool embedding = name == "token_embd.weight" || name == "output.weight";
+    const float std = embedding ? options.embedding_std : options.matrix_std;
     w.add_tensor_lazy(name, {cols, rows}, type, [=, &pool](uint8_t* dst, size_t) {
       const float half = std::sqrt(3.0f / static_cast<float>(cols));
       pool.parallel_for(rows, [&](int64_t r0, int64_t r1) {
         std::vector<float> row(cols);
         for (int64_t r = r0; r < r1; ++r) {
-          fill_row(seed, name, r, 0.0f, half, row.data(), cols);
+          if (std > 0) fill_row_normal(seed, name, r, std, row.data(), cols);
+          else fill_row(seed, name, r, 0.0f, half, row.data(), cols);
           quantize_row(type, row.data(), dst + r * row_size, cols);
         }
       });

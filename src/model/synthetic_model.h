@@ -28,6 +28,11 @@ std::vector<std::string> model_shape_names();
 struct SynthOptions {
   FileType type{"f32", TensorType::F32};
   uint64_t seed = 42;
+  // Standard deviations of normal weights (0: the default, uniform values of scale 1/sqrt(cols)
+  // that keep activations O(1)). Larger ones make the large attention scores and activations of
+  // trained models, for tests of numerical range.
+  float matrix_std = 0;     // every 2-D weight but the embeddings and the output head
+  float embedding_std = 0;  // token_embd and output
   std::string vocab_from;  // copy tokenizer.* metadata from this GGUF (else a synthetic SPM vocabulary)
   std::function<void(size_t done, size_t total)> progress;  // tensors written
 };

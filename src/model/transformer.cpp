@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/kernels/kernels.h"
+#include "core/kernels/softmax.h"
 #include "core/matmul.h"
 #include "core/ops.h"
 
@@ -101,10 +102,7 @@ void self_attention(const HParams& hp, const Weights& weights, int il, const Bat
         if (f16) ks.dot_rows_f16(static_cast<const uint16_t*>(keys) + kvh * hd, kv_stride, rows, qh, hd, out);
         else ks.dot_rows(static_cast<const float*>(keys) + kvh * hd, kv_stride, rows, qh, hd, out);
       }
-      float max = scores[0];
-      for (int64_t p = 0; p < n_pos; ++p) max = std::max(max, scores[p] *= scale);
-      const float sum = ks.exp_sum(scores.data(), n_pos, max);
-      for (int64_t p = 0; p < n_pos; ++p) scores[p] /= sum;
+      kernels::softmax(ks, scores.data(), n_pos, scale);
       float* oh = attn.data() + t * q_dim + h * hd;
       std::fill(oh, oh + hd, 0.0f);
       for (int64_t b = 0; b * kB < n_pos; ++b) {

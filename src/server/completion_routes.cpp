@@ -191,7 +191,7 @@ void reply_when_done(httplib::Response& res, RouteContext& ctx, std::vector<std:
 }
 
 std::string finish_reason(const GenerationResult& r) {
-  if (r.reason == FinishReason::Error) throw ApiError(500, "generation failed: " + r.error);
+  if (r.reason == FinishReason::Error) throw ApiError(500, "generation failed: " + r.error, "", r.error_code);
   return r.reason == FinishReason::Stop ? "stop" : "length";
 }
 
@@ -344,6 +344,12 @@ void stream_sse(httplib::Response& res, RouteContext& ctx, std::vector<std::shar
             ++n_done;
             const GenerationResult& r = streams[i]->result();
             observe_generation(r);
+            if (r.reason == FinishReason::Error) {  // the status line has gone: an error event ends the stream
+              cancel_all();
+              send(ApiError(500, "generation failed: " + r.error, "", r.error_code).body());
+              sink.done();
+              return true;
+            }
             prompt_tokens = r.prompt_tokens;
             cached = r.cached_prompt_tokens;
             completion_tokens += r.completion_tokens;

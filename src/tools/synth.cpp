@@ -16,10 +16,15 @@ int run_synth(int argc, char** argv) {
   std::string shape_name, type_name = "f16", out, vocab_from;
   uint64_t seed = 42;
   int threads = 0;
+  float matrix_std = 0, embedding_std = 0;
   app.add_option("--shape", shape_name, "model shape")->required();
   app.add_option("--type", type_name, "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_m, q5_k_m, q6_k")->capture_default_str();
   app.add_option("--seed", seed, "random seed")->capture_default_str();
   app.add_option("--vocab-from", vocab_from, "copy the tokenizer from this GGUF (default: a synthetic vocabulary)");
+  app.add_option("--matrix-std", matrix_std,
+                 "normal weights of this standard deviation (default: uniform of scale 1/sqrt(columns))")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--embedding-std", embedding_std, "the same for token_embd and output")->check(CLI::NonNegativeNumber);
   app.add_option("-t,--threads", threads, "threads");
   app.add_option("output", out, "output .gguf path")->required();
   CLI11_PARSE(app, argc, argv);
@@ -33,6 +38,8 @@ int run_synth(int argc, char** argv) {
   opt.type = parse_file_type(type_name);
   opt.seed = seed;
   opt.vocab_from = vocab_from;
+  opt.matrix_std = matrix_std;
+  opt.embedding_std = embedding_std;
   ThreadPool pool(threads);
   size_t bytes = write_synthetic_model(*shape, opt, out, pool);
   std::printf("wrote %s: %s, %s, %.1f MiB of tensors\n", out.c_str(), shape->name, opt.type.name.c_str(),

@@ -117,4 +117,27 @@ set -e
 [ "$rc" != 0 ] && grep -q "kv_cache_type must be f32 or f16" <<<"$msg" || fail "bad --kv-cache-type: rc $rc, $msg"
 ok "--kv-cache-type f16 answers as f32; an unknown type is refused with the reason"
 
+# A model whose numbers blow up (weights of size 1e20: scores overflow to inf, the softmax to NaN)
+# fails its requests with 500 and an error object, streamed ones with an error event, and counts
+# them, instead of answering id 0 forever.
+"$bin" synth --shape llama-tiny --type f32 --matrix-std 1e20 "$work/nan.gguf" >/dev/null
+start_server "$bin" --model "$work/nan.gguf"
+url="http://127.0.0.1:$PORT"
+code=$(curl -s -o "$work/n.out" -w '%{http_code}' "$url/v1/completions" -d '{"prompt":"Hi","max_tokens":4}')
+[ "$code" = 500 ] && grep -q '"code":"non_finite_logits"' "$work/n.out" || fail "NaN model: $code $(cat "$work/n.out")"
+curl -sN "$url/v1/chat/completions" -d '{"messages":[{"role":"user","content":"Hi"}],"max_tokens":4,"stream":true}' \
+  -o "$work/n2.out"
+grep -q '^data: {"error":{.*"non_finite_logits"' "$work/n2.out" || fail "NaN model, streamed: $(cat "$work/n2.out")"
+! grep -q '"finish_reason":"length"' "$work/n2.out" || fail "NaN model, streamed: reported as a normal finish"
+count=$(curl -s "$url/metrics" | sed -n 's/^citadel_non_finite_logits_total{[^}]*} //p')
+[ "$count" = 2 ] || fail "citadel_non_finite_logits_total is '$count', expected 2"
+stop_server
+SERVER_PID=""
+set +e
+msg=$("$bin" generate --model "$work/nan.gguf" --prompt Hi --max-tokens 4 2>&1)
+rc=$?
+set -e
+[ "$rc" != 0 ] && grep -q "non-finite logit" <<<"$msg" || fail "NaN model, CLI: rc $rc, $msg"
+ok "non-finite logits: 500 / an error event / a CLI error, and a metric"
+
 echo "$passed passed, 0 failed"

@@ -8,6 +8,7 @@
 
 #include "engine/generator.h"
 #include "model/model.h"
+#include "model/synthetic_model.h"
 #include "test_paths.h"
 #include "tokenizer/tokenizer.h"
 
@@ -172,4 +173,33 @@ TEST_F(EngineTest, StopStringsAndLogprobs) {
   EXPECT_EQ(text, ", there was a little girl named ");
   EXPECT_EQ(s->result().reason, FinishReason::Stop);
   EXPECT_GT(events, 0);
+}
+
+TEST(EngineNumerics, NonFiniteLogitsFailTheRequestAndAreCounted) {
+  // Weights of size 1e20 overflow the attention scores to inf and the softmax to NaN: the request
+  // must end with an error, not stream id 0 (the argmax of NaNs) to max_tokens.
+  const std::string path = ::testing::TempDir() + "/citadel-engine-nan.gguf";
+  ThreadPool pool(1);
+  SynthOptions opt;
+  opt.matrix_std = 1e20f;
+  write_synthetic_model(*find_model_shape("llama-tiny"), opt, path, pool);
+  auto model = Model::load(path);
+  auto tok = Tokenizer::from_gguf(model->gguf());
+  Engine engine(*model, *tok, EngineOptions{});
+  GenerationRequest r;
+  for (int32_t t = 0; t < 40; ++t) r.prompt.push_back(1 + t * 7);  // two full KV blocks and a part
+  r.max_tokens = 8;
+  for (int i = 1; i <= 2; ++i) {  // the second one must not reuse the first one's (NaN) KV blocks silently
+    auto s = engine.submit(r);
+    TokenEvent ev;
+    int tokens = 0;
+    while (s->next(ev)) tokens += ev.token >= 0;
+    EXPECT_EQ(tokens, 0);
+    EXPECT_EQ(s->result().reason, FinishReason::Error);
+    EXPECT_EQ(s->result().error_code, "non_finite_logits");
+    EXPECT_NE(s->result().error.find("non-finite logit"), std::string::npos) << s->result().error;
+    EXPECT_EQ(s->result().cached_prompt_tokens, 0) << "a failed prompt's blocks were cached";
+    EXPECT_EQ(engine.stats().non_finite_logits, i);
+  }
+  std::remove(path.c_str());
 }

@@ -65,27 +65,40 @@ std::vector<const KernelSet*> available() {
   return sets;
 }
 
-const KernelSet& active() {
-  static const KernelSet chosen = [] {
+namespace {
+
+// A set with the helpers it lacks taken from the scalar set.
+KernelSet completed(const KernelSet& s) {
+  KernelSet set = s;
+  const KernelSet& portable = scalar_set();
+  if (!set.dot_rows) set.dot_rows = portable.dot_rows;
+  if (!set.axpy_rows) set.axpy_rows = portable.axpy_rows;
+  if (!set.exp_sum) set.exp_sum = portable.exp_sum;
+  if (!set.dot_rows_f16) set.dot_rows_f16 = portable.dot_rows_f16;
+  if (!set.axpy_rows_f16) set.axpy_rows_f16 = portable.axpy_rows_f16;
+  if (!set.to_f16) set.to_f16 = portable.to_f16;
+  if (!set.quantize_act) set.quantize_act = kernels::quantize_act;
+  if (!set.silu_mul) set.silu_mul = portable.silu_mul;
+  if (!set.dot_q4_0_rows8) set.dot_q4_0_rows8 = portable.dot_q4_0_rows8;
+  return set;
+}
+
+KernelSet& chosen() {
+  static KernelSet set = [] {
     const auto sets = available();
     const KernelSet* pick = sets.back();  // the last one is the widest this CPU runs
     if (const char* want = std::getenv("CITADEL_ISA"))
       for (const KernelSet* s : sets)
         if (std::strcmp(s->name, want) == 0) pick = s;
-    KernelSet set = *pick;
-    const KernelSet& portable = scalar_set();
-    if (!set.dot_rows) set.dot_rows = portable.dot_rows;
-    if (!set.axpy_rows) set.axpy_rows = portable.axpy_rows;
-    if (!set.exp_sum) set.exp_sum = portable.exp_sum;
-    if (!set.dot_rows_f16) set.dot_rows_f16 = portable.dot_rows_f16;
-    if (!set.axpy_rows_f16) set.axpy_rows_f16 = portable.axpy_rows_f16;
-    if (!set.to_f16) set.to_f16 = portable.to_f16;
-    if (!set.quantize_act) set.quantize_act = kernels::quantize_act;
-    if (!set.silu_mul) set.silu_mul = portable.silu_mul;
-    if (!set.dot_q4_0_rows8) set.dot_q4_0_rows8 = portable.dot_q4_0_rows8;
-    return set;
+    return completed(*pick);
   }();
-  return chosen;
+  return set;
 }
+
+}  // namespace
+
+const KernelSet& active() { return chosen(); }
+
+void use_for_testing(const KernelSet& set) { chosen() = completed(set); }
 
 }  // namespace citadel::kernels

@@ -61,6 +61,9 @@ bool has_kernels(TensorType type);
 
 // The set in use: the best one this CPU runs, or the one named by $CITADEL_ISA if it runs here.
 const KernelSet& active();
+// Makes `set` the active one, process-wide, until called again (tests and benchmarks that
+// compare sets in one process; never while a forward pass runs).
+void use_for_testing(const KernelSet& set);
 // Every set this build has and this CPU runs, the scalar set first (for tests and benchmarks).
 std::vector<const KernelSet*> available();
 

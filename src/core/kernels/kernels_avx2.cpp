@@ -792,8 +792,9 @@ void to_f16(const float* x, uint16_t* out, int64_t n) {
 // exp(x): 2^k * p(r) with k = round(x / ln 2), r = x - k ln 2 (ln 2 split in two so r is
 // exact), |r| <= ln2 / 2, p the degree-6 Taylor polynomial (relative error below 2e-7). Inputs are
 // clamped to [-87, 88], where 2^k stays a normal float (exp(-87) ~ 1.6e-38, exp(88) ~ 1.7e38).
+// max/min return their second operand when one is NaN: x goes second, so a NaN stays NaN.
 inline __m256 exp_clamped(__m256 x) {
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+  x = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-87.0f), x));
   const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);

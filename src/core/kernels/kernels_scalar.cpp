@@ -162,9 +162,9 @@ void to_f16(const float* x, uint16_t* out, int64_t n) {
 }
 
 float exp_sum(float* x, int64_t n, float max) {
-  float sum = 0;
+  double sum = 0;  // one float sum would drop the small terms once it reaches 1 (a sink head)
   for (int64_t i = 0; i < n; ++i) sum += x[i] = std::exp(x[i] - max);
-  return sum;
+  return static_cast<float>(sum);
 }
 
 void silu_mul(float* gate, const float* up, int64_t n) {
