@@ -104,7 +104,7 @@ prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data"
   --web.listen-address="127.0.0.1:$pport" >"$work/prometheus.log" 2>&1 &
 PROM_PID=$!
 
-PROM="http://127.0.0.1:$pport" USAGE="$work/usage.json" python3 - <<'PY' || { echo "--- prometheus log"; tail -20 "$work/prometheus.log"; exit 1; }
+PROM="http://127.0.0.1:$pport" USAGE="$work/usage.json" ALERTS="$work/alerts.yml" python3 - <<'PY' || { echo "--- prometheus log"; tail -20 "$work/prometheus.log"; exit 1; }
 import json, os, sys, time, urllib.parse, urllib.request
 prom = os.environ["PROM"]
 completion = json.load(open(os.environ["USAGE"]))["completion_tokens"]
@@ -166,8 +166,9 @@ print(f"{'ok  ' if bool(gpus) == has_driver else 'FAIL'} GPU series {'present' i
 failed |= bool(gpus) != has_driver
 with urllib.request.urlopen(prom + "/api/v1/rules", timeout=5) as r:
     rules = [rule["name"] for g in json.load(r)["data"]["groups"] for rule in g["rules"]]
-print(f"{'ok  ' if len(rules) == 6 else 'FAIL'} Prometheus loaded {len(rules)} alert rules: {', '.join(rules)}")
-failed |= len(rules) != 6
+want_rules = open(os.environ["ALERTS"]).read().count("- alert:")
+print(f"{'ok  ' if len(rules) == want_rules else 'FAIL'} Prometheus loaded {len(rules)} of {want_rules} alert rules: {', '.join(rules)}")
+failed |= len(rules) != want_rules
 sys.exit(1 if failed else 0)
 PY
 echo "ok - Prometheus stored the expected series"
