@@ -3,6 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "core/fp16.h"
 #include "core/gguf.h"
 #include "core/quant.h"
 
@@ -85,7 +86,7 @@ Vec layer_norm(const Vec& x, const Matrix& weight, const Matrix& bias, double ep
 
 double silu(double x) { return x / (1.0 + std::exp(-x)); }
 double gelu(double x) { return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x))); }
-double half(double x) { return static_cast<double>(static_cast<_Float16>(static_cast<float>(x))); }
+double half(double x) { return fp16_to_fp32(fp32_to_fp16(static_cast<float>(x))); }  // IEEE rounding
 
 struct Layer {
   Matrix attn_norm, attn_norm_b, attn_norm_2, attn_norm_2_b;
