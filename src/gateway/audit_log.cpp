@@ -1,0 +1,278 @@
+#include "gateway/audit_log.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+#include "gateway/digest.h"
+
+namespace citadel {
+namespace {
+
+const std::string kGenesis(64, '0');  // the "previous hash" of the first line of a trail
+constexpr size_t kMaxPending = 100000;
+
+std::string dir_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
+std::string base_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The last complete line of a regular file ("" when none).
+std::string last_line(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+  std::string text = read_all(path);
+  const size_t end = text.rfind('\n');
+  if (end == std::string::npos) return "";
+  text.resize(end);  // drops a torn tail too
+  const size_t begin = text.rfind('\n');
+  return begin == std::string::npos ? text : text.substr(begin + 1);
+}
+
+void sync_dir(const std::string& path) {
+  const int d = ::open(dir_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d >= 0) {
+    ::fsync(d);
+    ::close(d);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> audit_trail_files(const std::string& path) {
+  std::vector<std::string> rotated;
+  const std::string base = base_of(path) + ".";
+  if (DIR* d = ::opendir(dir_of(path).c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name.size() != base.size() + 6 || name.compare(0, base.size(), base) != 0) continue;
+      if (std::all_of(name.begin() + static_cast<long>(base.size()), name.end(), ::isdigit))
+        rotated.push_back(dir_of(path) + "/" + name);
+    }
+    ::closedir(d);
+  }
+  std::sort(rotated.begin(), rotated.end());
+  rotated.push_back(path);
+  return rotated;
+}
+
+AuditLog::AuditLog(AuditLogOptions options) : opt_(std::move(options)) {
+  // Cut a torn last line (a crash in the middle of a write): it is the one line a crash may lose.
+  struct stat st{};
+  if (::stat(opt_.path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    const std::string text = read_all(opt_.path);
+    if (text.back() != '\n') {
+      const size_t keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
+      if (::truncate(opt_.path.c_str(), static_cast<off_t>(keep)) != 0)
+        throw std::runtime_error("cannot repair the audit log '" + opt_.path + "': " + std::strerror(errno));
+    }
+  }
+  // Continue the chain from the newest line of the trail.
+  prev_hash_ = kGenesis;
+  const std::vector<std::string> files = audit_trail_files(opt_.path);
+  for (auto it = files.rbegin(); it != files.rend(); ++it) {
+    const std::string line = last_line(*it);
+    if (line.empty()) continue;
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.contains("citadel") || !j["citadel"].contains("audit"))
+      throw std::runtime_error("the audit log '" + *it + "' does not end with an audit line");
+    seq_ = j["citadel"]["audit"].value("seq", int64_t{0}) + 1;
+    prev_hash_ = sha256_hex(line);
+    break;
+  }
+  open_file();
+}
+
+AuditLog::~AuditLog() {
+  std::lock_guard<std::mutex> lock(mu_);
+  write_pending();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void AuditLog::open_file() {
+  fd_ = ::open(opt_.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd_ < 0) throw std::runtime_error("cannot open the audit log '" + opt_.path + "': " + std::strerror(errno));
+  struct stat st{};
+  ::fstat(fd_, &st);
+  size_ = st.st_size;
+  regular_ = S_ISREG(st.st_mode);  // a pipe or device (e.g. a FIFO read by a shipper) neither rotates nor has a head
+}
+
+void AuditLog::rotate() {
+  const std::vector<std::string> files = audit_trail_files(opt_.path);
+  int next = 1;
+  if (files.size() > 1) next = std::stoi(files[files.size() - 2].substr(files[files.size() - 2].size() - 6)) + 1;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, ".%06d", next);
+  ::close(fd_);
+  fd_ = -1;
+  if (::rename(opt_.path.c_str(), (opt_.path + suffix).c_str()) != 0)
+    throw std::runtime_error(std::string("rename failed: ") + std::strerror(errno));
+  sync_dir(opt_.path);
+  open_file();
+}
+
+bool AuditLog::write_line(const std::string& line) {
+  try {
+    if (fd_ < 0) open_file();
+    if (regular_ && size_ > 0 && size_ + static_cast<int64_t>(line.size()) + 1 > opt_.max_bytes) rotate();
+  } catch (const std::exception&) {
+    return false;
+  }
+  const std::string out = line + "\n";
+  const ssize_t n = ::write(fd_, out.data(), out.size());
+  if (n != static_cast<ssize_t>(out.size())) {
+    // A short write leaves a torn line: cut it so the next line starts clean.
+    if (n > 0 && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+    return false;
+  }
+  if (opt_.fsync_each_line && ::fdatasync(fd_) != 0) return false;
+  size_ += static_cast<int64_t>(out.size());
+  // The head record: where the trail ends, so a cut tail shows (best effort, not synced).
+  if (!regular_) return true;
+  const std::string head = "{\"seq\":" + std::to_string(seq_) + ",\"sha256\":\"" + sha256_hex(line) + "\"}\n";
+  const int h = ::open((opt_.path + ".head").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (h >= 0) {
+    (void)!::write(h, head.data(), head.size());
+    ::close(h);
+  }
+  return true;
+}
+
+bool AuditLog::write_pending() {
+  while (!pending_.empty()) {
+    nlohmann::json& event = pending_.front();
+    event["citadel"]["audit"] = {{"seq", seq_}, {"prev", prev_hash_}};
+    const std::string line = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (!write_line(line)) {
+      ++failures_;
+      return false;
+    }
+    prev_hash_ = sha256_hex(line);
+    ++seq_;
+    pending_.pop_front();
+  }
+  return true;
+}
+
+bool AuditLog::append(nlohmann::json event) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (pending_.size() >= kMaxPending) pending_.pop_front();  // only when configured to fail open
+  pending_.push_back(std::move(event));
+  return write_pending();
+}
+
+bool AuditLog::retry() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return write_pending();
+}
+
+bool AuditLog::healthy() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pending_.empty();
+}
+
+int64_t AuditLog::write_failures() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return failures_;
+}
+
+int64_t AuditLog::next_seq() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return seq_;
+}
+
+AuditVerifyResult verify_audit_trail(const std::vector<std::string>& files) {
+  AuditVerifyResult r;
+  std::string prev;      // hash of the previous line; empty before the first
+  int64_t expect_seq = -1;
+  int64_t last_file_lines = 0;
+  for (const std::string& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      r = {false, r.lines, file, 0, "cannot be read"};
+      return r;
+    }
+    std::string line;
+    int64_t n = 0;
+    auto fail = [&](const std::string& why) {
+      r.ok = false;
+      r.file = file;
+      r.line = n;
+      r.problem = why;
+    };
+    while (std::getline(in, line)) {
+      ++n;
+      const auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.is_object() || !j.contains("citadel") || !j["citadel"].is_object() ||
+          !j["citadel"].contains("audit") || !j["citadel"]["audit"].is_object()) {
+        fail("not an audit line");
+        return r;
+      }
+      const auto& a = j["citadel"]["audit"];
+      if (!a.contains("seq") || !a["seq"].is_number_integer() || !a.contains("prev") || !a["prev"].is_string()) {
+        fail("no sequence number or chain hash");
+        return r;
+      }
+      const int64_t seq = a["seq"].get<int64_t>();
+      const std::string p = a["prev"].get<std::string>();
+      if (expect_seq < 0) {  // the first line checked: the trail's start, or a continuation
+        if (seq == 0 && p != kGenesis) {
+          fail("the first line of the trail does not start the chain");
+          return r;
+        }
+      } else if (seq != expect_seq) {
+        fail("sequence number " + std::to_string(seq) + " where " + std::to_string(expect_seq) +
+             " was due (a line was deleted, inserted or moved)");
+        return r;
+      } else if (p != prev) {
+        fail("its chain hash does not match the line before (that line or this one was altered)");
+        return r;
+      }
+      prev = sha256_hex(line);
+      expect_seq = seq + 1;
+      ++r.lines;
+    }
+    if (in.bad()) {
+      fail("read error");
+      return r;
+    }
+    last_file_lines = n;
+  }
+  // The head record says where the trail ended when last written.
+  const std::string head_path = files.empty() ? "" : files.back() + ".head";
+  if (!head_path.empty()) {
+    const std::string head = read_all(head_path);
+    const auto h = nlohmann::json::parse(head, nullptr, false);
+    if (!head.empty() && h.is_object() && h.contains("seq") && h.contains("sha256")) {
+      if (h["seq"] != expect_seq - 1 || h["sha256"] != prev) {
+        r = {false, r.lines, files.back(), last_file_lines, "the trail ends before the last line written (seq " +
+                                                        h["seq"].dump() + "): lines were cut off the end"};
+        return r;
+      }
+    }
+  }
+  return r;
+}
+
+}  // namespace citadel

@@ -1,0 +1,51 @@
+// Rate limits and quotas per key, counted in the key database so that they hold across server
+// restarts and across several server processes on one host (each check-and-count is one
+// BEGIN IMMEDIATE transaction). Requests and tokens per minute use a sliding 60 s window (the
+// limit trips at exactly N in any 60 s, whatever the clock's minute); tokens per day count per UTC
+// day. Tokens are known once a request ends: settle() adds them, and later requests see them.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gateway/key_store.h"
+
+namespace citadel {
+
+class SqliteDb;
+
+struct Admission {
+  bool allowed = true;
+  std::string limit;        // when refused: "requests per minute", "tokens per minute", "tokens per day"
+  int64_t retry_after = 0;  // when refused: whole seconds until the request would be admitted
+  int64_t ticket = 0;       // when allowed: pass to settle()
+};
+
+struct DayUsage {
+  std::string key_id, day;  // day: YYYY-MM-DD (UTC)
+  int64_t requests = 0, prompt_tokens = 0, completion_tokens = 0, refusals = 0;
+};
+
+// "YYYY-MM-DD" of a unix time, UTC.
+std::string utc_day(int64_t unix_seconds);
+
+class QuotaLedger {
+ public:
+  explicit QuotaLedger(SqliteDb& db);  // creates its tables if needed
+
+  // Checks the key's limits at now_ms (unix milliseconds); counts the request when allowed, a
+  // refusal when not.
+  Admission admit(const KeyRecord& key, int64_t now_ms);
+  // The tokens of an admitted request, once known.
+  void settle(const std::string& key_id, int64_t ticket, int64_t prompt_tokens, int64_t completion_tokens,
+              int64_t now_ms);
+  // Per key and day, oldest first; empty key_id: every key; days inclusive ("" : unbounded).
+  std::vector<DayUsage> usage(const std::string& key_id, const std::string& from_day, const std::string& to_day) const;
+
+ private:
+  SqliteDb& db_;
+};
+
+nlohmann::json day_usage_json(const DayUsage& u);
+
+}  // namespace citadel
