@@ -11,6 +11,7 @@
 // NAME (the names of names.txt), EMPLOYEE_ID (the test's custom regex EMP-dddddd).
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <utility>
@@ -155,9 +156,10 @@ std::string card_number() {
   static const std::vector<std::pair<std::string, int>> bins = {
       {"622202", 19}, {"622848", 19}, {"621700", 19}, {"622588", 16}, {"621226", 19}, {"436742", 16},
       {"625807", 16}, {"622609", 16}, {"4", 16},      {"4", 13},      {"51", 16},     {"53", 16},
-      {"55", 16},     {"2221", 16},   {"2720", 16},   {"34", 15},     {"37", 15},     {"35", 16},
+      {"55", 16},     {"2221", 16},   {"2720", 16},   {"34", 15},     {"37", 15},     {"3528", 16},
       {"6011", 16},   {"65", 16},     {"62", 17},     {"62", 18},     {"36", 14}};
-  const auto& [bin, len] = one_of(bins);
+  auto [bin, len] = one_of(bins);
+  if (bin == "3528") bin = std::to_string(range(3528, 3589));  // JCB
   const std::string body = bin + digits(len - 1 - static_cast<int>(bin.size()));
   return body + luhn_digit(body);
 }
@@ -189,13 +191,26 @@ struct IbanFormat {
 const std::vector<IbanFormat> kIbans = {
     {"DE", "nnnnnnnnnnnnnnnnnn"}, {"GB", "aaaannnnnnnnnnnnnn"}, {"FR", "nnnnnnnnnncccccccccccnn"},
     {"ES", "nnnnnnnnnnnnnnnnnnnn"}, {"IT", "annnnnnnnnncccccccccccc"}, {"NL", "aaaannnnnnnnnn"},
-    {"BE", "nnnnnnnnnnnn"}, {"CH", "nnnnnccccccccccccc"}, {"AT", "nnnnnnnnnnnnnnnn"},
+    {"BE", "nnnnnnnnnnnn"}, {"CH", "nnnnncccccccccccc"}, {"AT", "nnnnnnnnnnnnnnnn"},
     {"PL", "nnnnnnnnnnnnnnnnnnnnnnnn"}, {"SE", "nnnnnnnnnnnnnnnnnnnn"}, {"NO", "nnnnnnnnnnn"},
     {"DK", "nnnnnnnnnnnnnn"}, {"IE", "aaaannnnnnnnnnnnnn"}, {"PT", "nnnnnnnnnnnnnnnnnnnnn"},
-    {"LU", "nnncccccccccccccc"}, {"SA", "nnccccccccccccccccc"}, {"AE", "nnnnnnnnnnnnnnnnnnn"},
-    {"TR", "nnnnnnccccccccccccccccc"}, {"GR", "nnnnnnnccccccccccccccccc"}};
+    {"LU", "nnnccccccccccccc"}, {"SA", "nncccccccccccccccccc"}, {"AE", "nnnnnnnnnnnnnnnnnnn"},
+    {"TR", "nnnnnncccccccccccccccc"}, {"GR", "nnnnnnncccccccccccccccc"}};
+// Total lengths from the SWIFT IBAN registry, typed apart from the formats above as a check on them.
+int registry_length(const std::string& c) {
+  static const std::vector<std::pair<std::string, int>> lengths = {
+      {"DE", 22}, {"GB", 22}, {"FR", 27}, {"ES", 24}, {"IT", 27}, {"NL", 18}, {"BE", 16}, {"CH", 21}, {"AT", 20}, {"PL", 28},
+      {"SE", 24}, {"NO", 15}, {"DK", 18}, {"IE", 22}, {"PT", 25}, {"LU", 20}, {"SA", 24}, {"AE", 23}, {"TR", 26}, {"GR", 27}};
+  for (const auto& [k, v] : lengths)
+    if (k == c) return v;
+  return 0;
+}
 std::string iban_compact() {
   const auto& f = one_of(kIbans);
+  if (static_cast<int>(f.bban.size()) + 4 != registry_length(f.country)) {
+    std::fprintf(stderr, "IBAN format of %s has the wrong length\n", f.country.c_str());
+    std::exit(1);
+  }
   std::string bban;
   for (char t : f.bban) {
     if (t == 'n' || (t == 'c' && pick(3))) bban += static_cast<char>('0' + pick(10));
@@ -399,6 +414,65 @@ std::string bad_email() {
 }
 std::string last4() { return digits(4); }
 
+// Chinese text often carries full-width digits and letters (U+FF10.., U+FF21..).
+std::string fullwidth(const std::string& ascii) {
+  std::string out;
+  for (char c : ascii) {
+    if (c >= '!' && c <= '~') {
+      const unsigned u = 0xFF01 + static_cast<unsigned>(c - '!');
+      out += static_cast<char>(0xE0 | (u >> 12));
+      out += static_cast<char>(0x80 | ((u >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (u & 0x3F));
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+std::string mobile_fullwidth() { return fullwidth(cn_mobile()); }
+std::string id_fullwidth() { return fullwidth(pick(4) ? cn_id() : cn_id_with_x()); }
+std::string card_fullwidth() { return fullwidth(card_number()); }
+std::string mobile_0086() {
+  const std::string m = cn_mobile();
+  return pick(2) ? "0086 " + m : "0086-" + m.substr(0, 3) + "-" + m.substr(3, 4) + "-" + m.substr(7);
+}
+std::string mobile_dashed_86() {
+  const std::string m = cn_mobile();
+  return "+86-" + m.substr(0, 3) + "-" + m.substr(3, 4) + "-" + m.substr(7);
+}
+std::string uk_trunk() { return "+44 (0)20 " + pad(range(7000, 8999), 4) + " " + digits(4); }
+std::string bare_ssn() {
+  int area;
+  do area = range(1, 899);
+  while (area == 666);
+  return pad(area, 3) + pad(range(1, 99), 2) + pad(range(1, 9999), 4);
+}
+std::string masked() {
+  switch (pick(4)) {
+    case 0: return cn_mobile().substr(0, 3) + "****" + digits(4);
+    case 1: return "6222 **** **** " + digits(4);
+    case 2: return one_of(kRegions) + "********" + digits(4);
+    default: return "****" + digits(4);
+  }
+}
+std::string uuid() {
+  static const char* h = "0123456789abcdef";
+  std::string s;
+  for (int n : {8, 4, 4, 4, 12}) {
+    if (!s.empty()) s += '-';
+    for (int i = 0; i < n; ++i) s += h[pick(16)];
+  }
+  return s;
+}
+std::string isbn() { return "978-7-" + std::to_string(range(100, 999)) + "-" + digits(5) + "-" + digits(1); }
+std::string sha() {
+  static const char* h = "0123456789abcdef";
+  std::string s = "sha256:";
+  for (int i = 0; i < 64; ++i) s += h[pick(16)];
+  return s;
+}
+std::string wxid() { return "wxid_" + cn_mobile(); }
+
 // ---- templates: {SLOT} is filled; slots in kPositive are labelled ----
 struct Slot {
   const char* name;
@@ -431,6 +505,11 @@ const std::vector<Slot> kSlots = {
     {"TRACK", nullptr, tracking},        {"DATE", nullptr, a_date},          {"DATETIME", nullptr, a_datetime},
     {"VER", nullptr, version},           {"PRICE", nullptr, price},          {"BADIP", nullptr, bad_ip},
     {"BADEMAIL", nullptr, bad_email},    {"LAST4", nullptr, last4},
+    {"FWMOBILE", "PHONE", mobile_fullwidth}, {"FWID", "CN_ID", id_fullwidth}, {"FWCARD", "BANK_CARD", card_fullwidth},
+    {"M0086", "PHONE", mobile_0086},     {"M86DASH", "PHONE", mobile_dashed_86}, {"UKTRUNK", "PHONE", uk_trunk},
+    {"BARESSN", "US_SSN", bare_ssn},     {"MASKED", nullptr, masked},        {"UUID", nullptr, uuid},
+    {"ISBN", nullptr, isbn},             {"SHA", nullptr, sha},              {"WXID", nullptr, wxid},
+    {"AMOUNT11", nullptr, mobile_plain},  // 11 digits of money, not a phone
 };
 
 // Chinese and English sentences as they appear in bank chats, tickets, logs and forms.
@@ -507,6 +586,21 @@ const std::vector<std::string> kTemplates = {
     "Account {BADCARD} could not be verified; use {CARD} instead.",
     "John Smithson and Mary Johnsonville are fictional, unlike {ENNAME}.",
     "Call 212-555-0147 or email {BADEMAIL}.",
+    // Formats seen in real Chinese and English data
+    "手机号：{FWMOBILE}，身份证：{FWID}",
+    "银行卡号{FWCARD}，持卡人{ZHNAME}",
+    "国际电话{M0086}，备用{M86DASH}",
+    "London office: {UKTRUNK}, ask for {ENNAME}.",
+    "Applicant SSN: {BARESSN}; verified by {ENNAME}.",
+    "个人主页 https://example.com/u/{MOBILE0} ，微信号{WXID}",
+    "已脱敏：手机{MASKED}，卡号{MASKED}，证件{MASKED}",
+    "request_id={UUID} user={EMAIL} ip={IP4}:8080",
+    "ISBN {ISBN}，定价{PRICE}",
+    "image digest {SHA}, pushed from [{IP6}]:443",
+    "总资产{PRICE}，其中理财{AMOUNT11}.50元",
+    "SWIFT代码BKCHCNBJ，账号{CARD0}，户名{ZHNAME}",
+    "身份证：{CNID0}；手机：{MOBILE0}/{MOBILE0}",
+    "联系方式：{MOBILE0},{MOBILE0}（{ZHNAME}）",
 };
 
 void json_string(std::string& out, const std::string& s) {
@@ -521,7 +615,7 @@ void json_string(std::string& out, const std::string& s) {
 }  // namespace
 
 int main() {
-  const int lines = 640;
+  const int lines = 720;
   for (int n = 0; n < lines; ++n) {
     const std::string& t = kTemplates[n < static_cast<int>(kTemplates.size()) ? n : pick(kTemplates.size())];
     std::string text;
