@@ -52,7 +52,7 @@ void llama_forward(const Model& m, const Batch& batch, KvCache& kv, ThreadPool& 
     add_rows(x.data(), branch.data(), n, d);
 
     rms_norm_rows(x.data(), l.ffn_norm, xn.data(), n, d, hp.norm_eps);
-    ffn_swiglu(l, xn.data(), n, branch.data(), pool);
+    ffn_swiglu(l, batch, il, xn.data(), branch.data(), pool);
     add_rows(x.data(), branch.data(), n, d);
   }
   output_logits(hp, w, NormKind::Rms, batch, x.data(), logits, hidden, pool);

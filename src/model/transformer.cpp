@@ -8,6 +8,7 @@
 #include "core/kernels/softmax.h"
 #include "core/matmul.h"
 #include "core/ops.h"
+#include "model/lora_apply.h"
 
 namespace citadel {
 
@@ -59,6 +60,9 @@ void self_attention(const HParams& hp, const Weights& weights, int il, const Bat
     add_bias(w.bq, q.data(), n);
     add_bias(w.bk, k.data(), n);
     add_bias(w.bv, v.data(), n);
+    apply_lora(batch, il, LoraTarget::Q, xn, hp.n_embd, q.data(), q_dim, pool);
+    apply_lora(batch, il, LoraTarget::K, xn, hp.n_embd, k.data(), kv_dim, pool);
+    apply_lora(batch, il, LoraTarget::V, xn, hp.n_embd, v.data(), kv_dim, pool);
   }
 
   const float* freq_factors = weights.rope_freqs.present() ? weights.rope_freqs.f32() : nullptr;
@@ -115,16 +119,20 @@ void self_attention(const HParams& hp, const Weights& weights, int il, const Bat
     }
   });
   linear(w.wo, w.bo, attn.data(), n, out, pool);
+  apply_lora(batch, il, LoraTarget::O, attn.data(), q_dim, out, hp.n_embd, pool);
 }
 
-void ffn_swiglu(const LayerWeights& w, const float* xn, int64_t n, float* out, ThreadPool& pool) {
-  const int64_t ff = w.ffn_up.rows();
+void ffn_swiglu(const LayerWeights& w, const Batch& batch, int il, const float* xn, float* out, ThreadPool& pool) {
+  const int64_t n = batch.size(), ff = w.ffn_up.rows(), d = w.ffn_up.cols();
   std::vector<float> gate(n * ff), up(n * ff);
   const MatmulOut outs[] = {{&w.ffn_gate, gate.data()}, {&w.ffn_up, up.data()}};
   matmul(outs, 2, xn, n, pool);
   add_bias(w.ffn_up_b, up.data(), n);
+  apply_lora(batch, il, LoraTarget::Gate, xn, d, gate.data(), ff, pool);
+  apply_lora(batch, il, LoraTarget::Up, xn, d, up.data(), ff, pool);
   kernels::active().silu_mul(gate.data(), up.data(), n * ff);
   linear(w.ffn_down, w.ffn_down_b, gate.data(), n, out, pool);
+  apply_lora(batch, il, LoraTarget::Down, gate.data(), ff, out, d, pool);
 }
 
 void ffn_gelu(const LayerWeights& w, const float* xn, int64_t n, float* out, ThreadPool& pool) {

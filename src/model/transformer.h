@@ -23,10 +23,12 @@ void add_rows(float* x, const float* y, int64_t n, int64_t dim);  // x += y
 // Causal self-attention of layer il: Q/K/V projections (fused or not, with biases and per-head
 // QK norms where the weights have them), RoPE, K/V written to the cache at each token's position,
 // attention over each token's own sequence (grouped-query), output projection. xn: n x n_embd.
+// Each row's LoRA adapters (batch.lora) add to its Q/K/V and output projections.
 void self_attention(const HParams& hp, const Weights& weights, int il, const Batch& batch, const float* xn, float* out,
                     KvCache& kv, ThreadPool& pool);
-// SwiGLU MLP: down(silu(gate x) * up x).
-void ffn_swiglu(const LayerWeights& w, const float* xn, int64_t n, float* out, ThreadPool& pool);
+// SwiGLU MLP: down(silu(gate x) * up x), over the batch's rows (xn: batch.size() x n_embd), with
+// their LoRA adapters (layer il).
+void ffn_swiglu(const LayerWeights& w, const Batch& batch, int il, const float* xn, float* out, ThreadPool& pool);
 // GELU MLP: down(gelu(up x + b_up)) + b_down.
 void ffn_gelu(const LayerWeights& w, const float* xn, int64_t n, float* out, ThreadPool& pool);
 

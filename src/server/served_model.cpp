@@ -8,14 +8,6 @@
 #include "engine/json_constraint.h"
 
 namespace citadel {
-namespace {
-
-// Used when a model ships no template (e.g. base models): ChatML, as llama.cpp falls back to.
-constexpr const char* kChatMlTemplate =
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + "
-    "'\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
-
-}  // namespace
 
 std::unique_ptr<ServedModel> ServedModel::load(const ModelConfig& mc, const ServerConfig& sc) {
   const auto start = std::chrono::steady_clock::now();
@@ -24,15 +16,7 @@ std::unique_ptr<ServedModel> ServedModel::load(const ModelConfig& mc, const Serv
   sm->path = mc.path;
   sm->model = Model::load(mc.path);
   sm->tokenizer = Tokenizer::from_gguf(sm->model->gguf());
-  const std::string tmpl = sm->model->gguf().get_string("tokenizer.chat_template", "");
-  const std::string bos = sm->tokenizer->bos_id() >= 0 ? sm->tokenizer->token_text(sm->tokenizer->bos_id()) : "";
-  const std::string eos = sm->tokenizer->eos_id() >= 0 ? sm->tokenizer->token_text(sm->tokenizer->eos_id()) : "";
-  if (!tmpl.empty()) {
-    sm->chat_template = std::make_unique<ChatTemplate>(tmpl, bos, eos);
-  } else {
-    sm->chat_template = std::make_unique<ChatTemplate>(kChatMlTemplate, bos, eos);
-    sm->template_is_fallback = true;
-  }
+  sm->chat_template = std::make_unique<ChatTemplate>(model_chat_template(sm->model->gguf(), &sm->template_is_fallback));
   sm->pieces = token_pieces(*sm->tokenizer);
   EngineOptions eo;
   eo.parallel = mc.parallel > 0 ? mc.parallel : sc.parallel;

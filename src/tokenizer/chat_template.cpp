@@ -70,6 +70,19 @@ ChatTemplateSource chat_template_from_gguf(const GgufFile& gguf) {
   return out;
 }
 
+ChatTemplateSource model_chat_template(const GgufFile& gguf, bool* fallback) {
+  static constexpr const char* kChatMl =
+      "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + "
+      "'\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+  ChatTemplateSource out;
+  out.source = gguf.get_string("tokenizer.chat_template", "");
+  if (fallback) *fallback = out.source.empty();
+  if (out.source.empty()) out.source = kChatMl;
+  out.bos_token = vocab_token(gguf, "tokenizer.ggml.bos_token_id");
+  out.eos_token = vocab_token(gguf, "tokenizer.ggml.eos_token_id");
+  return out;
+}
+
 ChatTemplateSource load_chat_template(const std::string& path, const std::string& name) {
   std::string head;
   {

@@ -41,6 +41,9 @@ ChatTemplateSource chat_template_from_config(const nlohmann::ordered_json& confi
 // tokenizer.chat_template of an open GGUF, with BOS/EOS from its vocabulary (tokenizer.ggml.*).
 // Throws std::runtime_error when the file has no template.
 ChatTemplateSource chat_template_from_gguf(const GgufFile& gguf);
+// The template a model is served and fine-tuned with: its own, else ChatML (as llama.cpp falls
+// back to), with BOS/EOS from its vocabulary. `fallback`, when given, tells which.
+ChatTemplateSource model_chat_template(const GgufFile& gguf, bool* fallback = nullptr);
 // Loads from a GGUF file (tokenizer.chat_template; BOS/EOS from the vocabulary), a
 // tokenizer_config.json, or else a plain template file (.jinja).
 ChatTemplateSource load_chat_template(const std::string& path, const std::string& name = "default");
