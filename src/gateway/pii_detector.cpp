@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "gateway/pii_dictionary.h"
+#include "gateway/pii_chars.h"
 #include "gateway/pii_normalize.h"
 #include "gateway/pii_regex.h"
 #include "gateway/pii_scanners.h"
@@ -78,14 +79,23 @@ std::vector<PiiSpan> PiiDetector::detect(std::string_view text) const {
   auto mark = [&](int r, size_t from) {
     for (size_t i = from; i < found.size(); ++i) rank.emplace_back(i, r);
   };
-  // The built-in scanners read full-width forms as ASCII; their spans are mapped back.
+  // Every built-in type holds a digit or an '@'; most prose has neither, and is done in one pass.
+  // Full-width forms (lead bytes EF, E3) are read as ASCII; their spans are mapped back.
+  bool digit = false, at = false, wide = false;
+  for (char c : text) {
+    digit |= pii::is_digit(c);
+    at |= c == '@';
+    wide |= c == '\xEF' || c == '\xE3';
+  }
   pii::NarrowText narrow;
-  const bool narrowed = pii::narrow_fullwidth(text, narrow);
+  const bool narrowed = wide && pii::narrow_fullwidth(text, narrow);
   const std::string_view scan = narrowed ? std::string_view(narrow.text) : text;
-  if (m.email) pii::scan_emails(scan, found);
-  if (m.iban) pii::scan_ibans(scan, found);
-  if (m.any_number) pii::scan_numbers(scan, m.numbers, found);
-  if (m.ip) pii::scan_ips(scan, found);
+  if (digit || at || narrowed) {
+    if (m.email) pii::scan_emails(scan, found);
+    if (m.iban) pii::scan_ibans(scan, found);
+    if (m.any_number) pii::scan_numbers(scan, m.numbers, found);
+    if (m.ip) pii::scan_ips(scan, found);
+  }
   if (narrowed)
     for (PiiSpan& s : found) {
       s.begin = narrow.origin[s.begin], s.end = narrow.origin[s.end];
