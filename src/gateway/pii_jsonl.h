@@ -11,14 +11,16 @@ namespace citadel {
 
 struct JsonlRedaction {
   enum Kind { Written, Blank, Malformed } kind = Written;
-  bool changed = false;  // some field held PII (`out` is the record re-serialised, keys in order)
-  std::string error;     // Malformed: why, without any of the line's text (it may hold PII)
+  bool changed = false;  // some string held PII
+  std::string error;     // Malformed: why and at which byte, never the line's text (it may hold PII)
 };
 
-// Blank lines (spaces, tabs, a trailing CR) are Blank; a line that is not a JSON object is
-// Malformed. Otherwise `out` gets the line to write (without newline): the line itself when no
-// field held PII, else the redacted record. The redactor is cleared first: numbering is per line,
-// and its counts() are this line's afterwards.
+// Blank lines (spaces, tabs, a trailing CR) are Blank; a line that is not one JSON object
+// (validated as strictly as nlohmann::json::parse) is Malformed. Otherwise `out` gets the line to
+// write, without newline and trailing CR: the line's own bytes with each string that held PII
+// replaced by its redacted form (re-escaped; every other byte as it was). The field paths work as
+// in pii_json.h. The redactor is cleared first: numbering is per line, and its counts() are this
+// line's afterwards.
 JsonlRedaction redact_jsonl_line(std::string_view line, const std::vector<JsonFieldPath>& paths, PiiRedactor& redactor,
                                  std::string& out);
 
