@@ -4,6 +4,7 @@
 #include <limits>
 #include <sstream>
 
+#include "core/encrypted_model.h"
 #include "core/mapped_file.h"
 
 namespace citadel {
@@ -220,7 +221,7 @@ int64_t GgufTensorInfo::n_elements() const {
 std::unique_ptr<GgufFile> GgufFile::open(const std::string& path) {
   std::unique_ptr<GgufFile> f(new GgufFile());
   f->path_ = path;
-  f->file_ = std::make_unique<MappedFile>(path);
+  f->file_ = open_model_file(path);  // plain: mapped; encrypted: decrypted into memory
   f->data_ = f->file_->data();
   f->size_ = f->file_->size();
   f->parse_all();

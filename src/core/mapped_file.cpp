@@ -32,6 +32,26 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
   ::close(fd);
 }
 
+std::unique_ptr<MappedFile> MappedFile::anonymous(size_t size, const std::string& name) {
+  std::unique_ptr<MappedFile> m(new MappedFile());
+  m->path_ = name;
+  m->anonymous_ = true;
+  if (size == 0) return m;
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    throw std::runtime_error("cannot allocate " + std::to_string(size) + " bytes for '" + name + "': " + std::strerror(errno));
+  ::madvise(p, size, MADV_DONTDUMP);  // secrets stay out of core dumps; best effort
+  m->data_ = static_cast<const uint8_t*>(p);
+  m->size_ = size;
+  return m;
+}
+
+void MappedFile::seal() {
+  if (!anonymous_ || sealed_) return;
+  if (data_) ::mprotect(const_cast<uint8_t*>(data_), size_, PROT_READ);
+  sealed_ = true;
+}
+
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }

@@ -7,6 +7,7 @@
 #include "server/api_error.h"
 #include "server/metrics_routes.h"
 #include "server/route_context.h"
+#include "server/tls_context.h"
 
 namespace citadel {
 
@@ -27,8 +28,29 @@ ServedModel& RouteContext::model_for(const nlohmann::json& body) const {
   throw ApiError(404, "the model '" + id + "' does not exist", "model", "model_not_found");
 }
 
+namespace {
+
+// HTTPS when the config names a certificate: httplib's context only switches each handshake to
+// the TlsContexts' current one (server/tls_context.h).
+std::unique_ptr<httplib::Server> make_http(TlsContexts* tls) {
+  if (!tls) return std::make_unique<httplib::Server>();
+  auto https = std::make_unique<httplib::SSLServer>([tls](SSL_CTX& ctx) { return tls->install(ctx); });
+  if (!https->is_valid()) throw std::runtime_error("cannot set up the TLS server");
+  return https;
+}
+
+std::unique_ptr<TlsContexts> make_tls(const ServerConfig& c) {
+  if (c.tls_cert.empty()) return nullptr;
+  return std::make_unique<TlsContexts>(TlsSettings{c.tls_cert, c.tls_key, c.tls_client_ca, c.tls_min_version});
+}
+
+}  // namespace
+
 HttpServer::HttpServer(ServerConfig config)
-    : config_(std::move(config)), http_(std::make_unique<httplib::Server>()), ctx_(std::make_unique<RouteContext>(config_)) {
+    : config_(std::move(config)),
+      tls_(make_tls(config_)),
+      http_(make_http(tls_.get())),
+      ctx_(std::make_unique<RouteContext>(config_)) {
   const int n_threads = config_.http_threads;
   http_->new_task_queue = [n_threads] { return new httplib::ThreadPool(n_threads); };
   http_->set_payload_max_length(config_.max_body_bytes);
@@ -100,6 +122,13 @@ void HttpServer::load_models() {
 }
 
 void HttpServer::serve() { http_->listen_after_bind(); }
+
+std::string HttpServer::tls_description() const { return tls_ ? tls_->describe() : ""; }
+
+std::string HttpServer::reload_tls() {
+  if (!tls_) throw std::runtime_error("TLS is off: nothing to reload");
+  return tls_->reload();
+}
 
 void HttpServer::drain_and_stop() {
   ctx_->draining = true;

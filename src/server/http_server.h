@@ -17,6 +17,7 @@ namespace citadel {
 
 struct ServedModel;
 class RouteContext;
+class TlsContexts;
 
 class HttpServer {
  public:
@@ -33,11 +34,17 @@ class HttpServer {
   // Refuses new requests (503), lets running ones finish within drain_timeout, then stops.
   void drain_and_stop();
   void stop();
+  // With TLS: one line about the certificate served; "" on plain HTTP.
+  std::string tls_description() const;
+  // Re-reads the TLS certificate, key and client CA for new connections (open ones keep theirs);
+  // returns the log line, throws (keeping the old certificate) when a file is bad.
+  std::string reload_tls();
 
  private:
   void register_routes();
 
   ServerConfig config_;
+  std::unique_ptr<TlsContexts> tls_;  // before http_: an SSLServer's handshakes use it
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<RouteContext> ctx_;
   int port_ = 0;

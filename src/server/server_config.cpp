@@ -36,7 +36,8 @@ void ServerConfig::load_yaml(const std::string& path) {
   if (!root.IsMap()) throw std::runtime_error("config '" + path + "' must be a mapping of keys");
   static const char* known[] = {"host", "port", "parallel", "context", "threads", "max_queue", "batch_tokens",
                                 "request_timeout", "drain_timeout", "max_body_bytes", "http_threads", "models",
-                                "metrics_key", "log_format", "kv_cache_type"};
+                                "metrics_key", "log_format", "kv_cache_type",
+                                "tls_cert", "tls_key", "tls_client_ca", "tls_min_version", "model_key_file"};
   for (const auto& kv : root) {
     const std::string key = kv.first.as<std::string>();
     bool ok = false;
@@ -57,6 +58,11 @@ void ServerConfig::load_yaml(const std::string& path) {
   read(root, "metrics_key", metrics_key, path);
   read(root, "log_format", log_format, path);
   read(root, "kv_cache_type", kv_cache_type, path);
+  read(root, "tls_cert", tls_cert, path);
+  read(root, "tls_key", tls_key, path);
+  read(root, "tls_client_ca", tls_client_ca, path);
+  read(root, "tls_min_version", tls_min_version, path);
+  read(root, "model_key_file", model_key_file, path);
   if (const YAML::Node list = root["models"]) {
     if (!list.IsSequence()) throw std::runtime_error("config '" + path + "': 'models' must be a list");
     for (const auto& m : list) {
@@ -91,6 +97,7 @@ void ServerConfig::load_env() {
   if (auto v = env("CITADEL_REQUEST_TIMEOUT")) request_timeout = static_cast<double>(to_int("CITADEL_REQUEST_TIMEOUT", v));
   if (auto v = env("CITADEL_METRICS_KEY")) metrics_key = v;
   if (auto v = env("CITADEL_KV_CACHE_TYPE")) kv_cache_type = v;
+  if (auto v = env("CITADEL_MODEL_KEY_FILE")) model_key_file = v;
   if (auto v = env("CITADEL_MODEL")) {
     models.clear();
     models.push_back({"", v, 0, 0});
@@ -107,6 +114,10 @@ void ServerConfig::validate() {
   if (http_threads < 2) throw std::invalid_argument("http_threads must be >= 2");
   if (log_format != "text" && log_format != "json") throw std::invalid_argument("log_format must be text or json");
   if (kv_cache_type != "f32" && kv_cache_type != "f16") throw std::invalid_argument("kv_cache_type must be f32 or f16");
+  if (tls_cert.empty() != tls_key.empty()) throw std::invalid_argument("TLS needs both tls_cert and tls_key");
+  if (!tls_client_ca.empty() && tls_cert.empty())
+    throw std::invalid_argument("tls_client_ca (mTLS) needs TLS: set tls_cert and tls_key");
+  if (tls_min_version != "1.2" && tls_min_version != "1.3") throw std::invalid_argument("tls_min_version must be 1.2 or 1.3");
   for (auto& m : models) {
     if (m.id.empty()) m.id = model_id_from_path(m.path);
     for (const auto& other : models)

@@ -29,6 +29,10 @@ struct ServerConfig {
   std::string metrics_key;        // non-empty: GET /metrics needs "Authorization: Bearer <key>"
   std::string log_format = "text";  // "json": one JSON line per request on stderr
   std::string kv_cache_type = "f32";  // "f16": half the KV memory and attention traffic
+  std::string tls_cert, tls_key;  // both set: HTTPS (PEM files, reloaded on SIGHUP)
+  std::string tls_client_ca;      // set: clients need a certificate signed by this CA (mTLS)
+  std::string tls_min_version = "1.3";  // "1.2" also allows TLS 1.2
+  std::string model_key_file;     // key of encrypted models (core/encrypted_model.h)
   std::vector<ModelConfig> models;
 
   // Reads a YAML file; throws std::runtime_error naming the file and the bad key.

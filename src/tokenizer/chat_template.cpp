@@ -4,6 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/encrypted_model.h"
 #include "core/gguf.h"
 #include "tokenizer/jinja_template.h"
 
@@ -92,7 +93,7 @@ ChatTemplateSource load_chat_template(const std::string& path, const std::string
     in.read(head.data(), 4);
     head.resize(static_cast<size_t>(in.gcount()));
   }
-  if (head == "GGUF") return chat_template_from_gguf(*GgufFile::open(path));
+  if (head == "GGUF" || is_encrypted_model_file(path)) return chat_template_from_gguf(*GgufFile::open(path));
   std::string text = read_all(path);
   const bool json_name = path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
   if (json_name) {

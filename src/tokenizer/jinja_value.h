@@ -32,21 +32,9 @@ const char* kind_name(Kind k);  // "string", "integer", ... for error messages
 // the scope of the call site (macros see their caller's variables, as in the reference).
 using NativeFunction = std::function<Value(std::vector<Value>& args, const std::shared_ptr<Scope>& caller)>;
 
-struct ArrayData {
-  std::vector<Value> items;
-  uint32_t depth = 1;
-};
-
-// Insertion-ordered string-keyed map.
-struct ObjectData {
-  std::vector<std::pair<std::string, Value>> entries;
-  std::unordered_map<std::string, size_t> index;
-  uint32_t depth = 1;
-
-  const Value* find(const std::string& key) const;
-  void set(const std::string& key, Value v);
-  size_t size() const { return entries.size(); }
-};
+// Defined after Value: a pair<string, Value> needs Value complete (GCC lets it pass, clang not).
+struct ArrayData;
+struct ObjectData;
 
 class Value {
  public:
@@ -74,7 +62,7 @@ class Value {
   double as_float() const { return std::get<double>(v_); }
   double as_double() const;  // Int, Float or Bool as a number
   const std::string& as_string() const { return *std::get<std::shared_ptr<const std::string>>(v_); }
-  const std::vector<Value>& items() const { return std::get<std::shared_ptr<const ArrayData>>(v_)->items; }
+  const std::vector<Value>& items() const;
   const ObjectData& object() const { return *std::get<std::shared_ptr<ObjectData>>(v_); }
   ObjectData& mutable_object() const { return *std::get<std::shared_ptr<ObjectData>>(v_); }
   const NativeFunction& function() const { return *std::get<std::shared_ptr<const NativeFunction>>(v_); }
@@ -91,6 +79,24 @@ class Value {
                std::shared_ptr<const ArrayData>, std::shared_ptr<ObjectData>, std::shared_ptr<const NativeFunction>>
       v_;
 };
+
+struct ArrayData {
+  std::vector<Value> items;
+  uint32_t depth = 1;
+};
+
+// Insertion-ordered string-keyed map.
+struct ObjectData {
+  std::vector<std::pair<std::string, Value>> entries;
+  std::unordered_map<std::string, size_t> index;
+  uint32_t depth = 1;
+
+  const Value* find(const std::string& key) const;
+  void set(const std::string& key, Value v);
+  size_t size() const { return entries.size(); }
+};
+
+inline const std::vector<Value>& Value::items() const { return std::get<std::shared_ptr<const ArrayData>>(v_)->items; }
 
 bool loose_equals(const Value& a, const Value& b);   // JS a.value == b.value
 bool strict_equals(const Value& a, const Value& b);  // JS a.value === b.value

@@ -125,6 +125,7 @@ int run_bench(int argc, char** argv) {
   app.add_option("-r,--repeat", repeat, "runs of each measurement (median reported)")->capture_default_str()->check(CLI::Range(1, 1000));
   app.add_flag("--bandwidth", bandwidth, "also measure the machine's memory read bandwidth");
   app.add_flag("--json", json, "print one JSON object");
+  add_model_key_option(app);
   CLI11_PARSE(app, argc, argv);
   if (model_path.empty() && !bandwidth) {
     std::cerr << "citadel bench: give --model FILE and/or --bandwidth\n";

@@ -9,6 +9,7 @@
 
 #include "tokenizer/chat_template.h"
 #include "tools/tool.h"
+#include "tools/tool_support.h"
 
 namespace {
 
@@ -44,6 +45,7 @@ int run_chat_template(int argc, char** argv) {
       ->take_all();
   app.add_option("--name", name, "which named template of a tokenizer_config.json (default: \"default\")");
   app.add_flag("--no-generation-prompt", no_generation_prompt, "add_generation_prompt = false");
+  citadel::add_model_key_option(app);
   CLI11_PARSE(app, argc, argv);
 
   citadel::ChatTemplateSource src = citadel::load_chat_template(template_path, name);

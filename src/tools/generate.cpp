@@ -37,6 +37,7 @@ int run_generate(int argc, char** argv) {
   app.add_flag("--no-bos", no_bos, "do not prepend BOS");
   app.add_flag("--ignore-eos", ignore_eos, "keep generating past end-of-sequence");
   app.add_flag("--json", json, "print one JSON object {prompt_ids, ids, text} instead of streaming");
+  add_model_key_option(app);
   CLI11_PARSE(app, argc, argv);
 
   if (!app.count("--prompt")) prompt = read_all_stdin();

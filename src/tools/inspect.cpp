@@ -10,6 +10,7 @@
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 #include "tools/tool.h"
+#include "tools/tool_support.h"
 
 namespace citadel {
 namespace {
@@ -32,6 +33,7 @@ int run_inspect(int argc, char** argv) {
   app.add_flag("--metadata", all_metadata, "print every metadata key");
   app.add_flag("--no-tensors", no_tensors, "omit the tensor table");
   app.add_option("-c,--context", context, "context length for the KV-cache estimate (default: the model's)");
+  add_model_key_option(app);
   CLI11_PARSE(app, argc, argv);
 
   auto f = GgufFile::open(path);

@@ -44,6 +44,7 @@ int run_perplexity(int argc, char** argv) {
   app.add_option("--chunks", max_chunks, "score at most this many windows (0 = all)")->check(CLI::Range(0, 1 << 30));
   app.add_option("-t,--threads", threads, "threads")->check(CLI::Range(0, 1024));
   app.add_flag("--json", json, "print one JSON object instead of the progress line");
+  add_model_key_option(app);
   CLI11_PARSE(app, argc, argv);
 
   std::ifstream in(text_path, std::ios::binary);

@@ -7,6 +7,7 @@
 #include "model/weight_source.h"
 #include "tools/progress_bar.h"
 #include "tools/tool.h"
+#include "tools/tool_support.h"
 
 namespace citadel {
 namespace {
@@ -26,6 +27,7 @@ int run_quantize(int argc, char** argv) {
   app.add_option("output", out, "output .gguf")->required();
   app.add_option("type", type_name, "q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_m, q5_k_m, q6_k, f16, bf16, f32")->required();
   app.add_option("-t,--threads", threads, "threads")->check(CLI::Range(0, 1024));
+  add_model_key_option(app);
   CLI11_PARSE(app, argc, argv);
 
   const FileType ft = parse_file_type(type_name);

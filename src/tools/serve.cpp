@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "core/model_key.h"
 #include "server/http_server.h"
 #include "tools/tool.h"
 #include "tools/tool_support.h"
@@ -13,6 +14,7 @@ namespace {
 
 HttpServer* g_server = nullptr;
 volatile std::sig_atomic_t g_signal = 0;
+volatile std::sig_atomic_t g_reload = 0;  // SIGHUP: reload the TLS certificate
 
 int run_serve(int argc, char** argv) {
   CLI::App app{"Serve models over HTTP: OpenAI-compatible /v1/chat/completions, /v1/completions,\n"
@@ -37,6 +39,12 @@ int run_serve(int argc, char** argv) {
                       ->capture_default_str();
   auto* log_format = app.add_option("--log-format", flags.log_format, "request logs on stderr: text (none) or json (one line per request)")
                          ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  auto* tls_cert = app.add_option("--tls-cert", flags.tls_cert, "HTTPS: PEM certificate chain (reloaded on SIGHUP)");
+  auto* tls_key = app.add_option("--tls-key", flags.tls_key, "HTTPS: PEM private key of --tls-cert");
+  auto* tls_ca = app.add_option("--tls-client-ca", flags.tls_client_ca, "require client certificates signed by this CA (mTLS)");
+  auto* tls_min = app.add_option("--tls-min-version", flags.tls_min_version, "oldest TLS version accepted")
+                      ->check(CLI::IsMember({"1.2", "1.3"}))->capture_default_str();
+  add_model_key_option(app);
   CLI11_PARSE(app, argc, argv);
 
   ServerConfig config;
@@ -53,6 +61,12 @@ int run_serve(int argc, char** argv) {
   if (*metrics_key) config.metrics_key = flags.metrics_key;
   if (*log_format) config.log_format = flags.log_format;
   if (*kv_type) config.kv_cache_type = flags.kv_cache_type;
+  if (*tls_cert) config.tls_cert = flags.tls_cert;
+  if (*tls_key) config.tls_key = flags.tls_key;
+  if (*tls_ca) config.tls_client_ca = flags.tls_client_ca;
+  if (*tls_min) config.tls_min_version = flags.tls_min_version;
+  // --model-key-file (add_model_key_option) wins over model_key_file from the config / environment.
+  if (!app.count("--model-key-file") && !config.model_key_file.empty()) set_model_key_file(config.model_key_file);
   if (!model_path.empty()) config.models = {{model_id, model_path, 0, 0}};
   if (config.models.empty()) config.models = {{model_id, default_model_path(), 0, 0}};
   config.validate();
@@ -62,9 +76,12 @@ int run_serve(int argc, char** argv) {
   g_server = &server;
   std::signal(SIGTERM, [](int s) { g_signal = s; });
   std::signal(SIGINT, [](int s) { g_signal = s; });
+  std::signal(SIGHUP, [](int) { g_reload = 1; });
   std::signal(SIGPIPE, SIG_IGN);
-  std::fprintf(stderr, "citadel: listening on http://%s:%d (loading %zu model%s)\n", config.host.c_str(), server.port(),
-               config.models.size(), config.models.size() == 1 ? "" : "s");
+  const bool tls = !config.tls_cert.empty();
+  std::fprintf(stderr, "citadel: listening on %s://%s:%d (loading %zu model%s)\n", tls ? "https" : "http",
+               config.host.c_str(), server.port(), config.models.size(), config.models.size() == 1 ? "" : "s");
+  if (tls) std::fprintf(stderr, "citadel: TLS certificate %s\n", server.tls_description().c_str());
 
   std::thread http([&] { server.serve(); });
   int rc = 0;
@@ -78,7 +95,16 @@ int run_serve(int argc, char** argv) {
     return 1;
   }
   // Signals only set a flag; this thread does the draining.
-  while (!g_signal) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  while (!g_signal) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!g_reload) continue;
+    g_reload = 0;
+    try {
+      std::fprintf(stderr, "citadel: SIGHUP: TLS certificate reloaded: %s\n", server.reload_tls().c_str());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "citadel: SIGHUP: %s (the certificate in use stays)\n", e.what());
+    }
+  }
   std::fprintf(stderr, "citadel: signal %d, draining\n", static_cast<int>(g_signal));
   server.drain_and_stop();
   http.join();

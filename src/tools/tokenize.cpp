@@ -62,6 +62,7 @@ int run_tokenize(int argc, char** argv) {
                                  "batch: one JSON string per stdin line, one JSON array of ids per output line");
   json_opt->excludes(jsonl_opt);
   jsonl_opt->excludes(text_opt);
+  citadel::add_model_key_option(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

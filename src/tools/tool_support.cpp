@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -10,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "core/gguf.h"
+#include "core/model_key.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -48,6 +51,11 @@ std::unique_ptr<Tokenizer> load_tokenizer_for(const std::string& path, const Mod
 }
 
 }  // namespace
+
+void add_model_key_option(CLI::App& app) {
+  app.add_option_function<std::string>("--model-key-file", [](const std::string& path) { set_model_key_file(path); },
+                                       "key file of an encrypted model (default: $CITADEL_MODEL_KEY_FILE)");
+}
 
 std::string default_model_path() {
   if (const char* env = std::getenv("CITADEL_MODEL"); env && *env) return env;

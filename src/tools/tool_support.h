@@ -7,7 +7,15 @@
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
+namespace CLI {
+class App;
+}
+
 namespace citadel {
+
+// --model-key-file FILE: the key that opens encrypted models (core/encrypted_model.h) for the
+// whole command; without it, $CITADEL_MODEL_KEY_FILE.
+void add_model_key_option(CLI::App& app);
 
 // $CITADEL_MODEL, else the bundled demo model (models/stories260K.gguf beside the build or install).
 std::string default_model_path();
