@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -17,7 +18,7 @@ namespace citadel {
 namespace {
 
 const std::string kGenesis(64, '0');  // the "previous hash" of the first line of a trail
-constexpr size_t kMaxPending = 100000;
+constexpr size_t kMaxQueued = 100000;
 
 std::string dir_of(const std::string& path) {
   const size_t slash = path.rfind('/');
@@ -98,12 +99,18 @@ AuditLog::AuditLog(AuditLogOptions options) : opt_(std::move(options)) {
     break;
   }
   open_file();
+  writer_ = std::thread([this] { writer_loop(); });
 }
 
 AuditLog::~AuditLog() {
-  std::lock_guard<std::mutex> lock(mu_);
-  write_pending();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  writer_.join();
   if (fd_ >= 0) ::close(fd_);
+  if (head_fd_ >= 0) ::close(head_fd_);
 }
 
 void AuditLog::open_file() {
@@ -129,67 +136,119 @@ void AuditLog::rotate() {
   open_file();
 }
 
-bool AuditLog::write_line(const std::string& line) {
+bool AuditLog::write_out(const std::string& lines) {
+  if (lines.empty()) return true;
+  size_t done = 0;
+  while (done < lines.size()) {
+    const ssize_t n = ::write(fd_, lines.data() + done, lines.size() - done);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      // Cut what went out of this batch so the next attempt starts on a line boundary.
+      if (done > 0 && regular_ && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+        ::close(fd_);
+        fd_ = -1;
+      }
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (opt_.fsync && ::fdatasync(fd_) != 0 && regular_) return false;
+  size_ += static_cast<int64_t>(lines.size());
+  return true;
+}
+
+bool AuditLog::write_batch(const std::vector<nlohmann::json>& batch) {
+  int64_t seq;
+  std::string prev;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    seq = seq_;
+    prev = prev_hash_;
+  }
   try {
     if (fd_ < 0) open_file();
-    if (regular_ && size_ > 0 && size_ + static_cast<int64_t>(line.size()) + 1 > opt_.max_bytes) rotate();
+    std::string out, last;
+    for (nlohmann::json event : batch) {
+      event["citadel"]["audit"] = {{"seq", seq}, {"prev", prev}};
+      const std::string line = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      // Rotate at line boundaries: what is buffered goes to the current file first.
+      if (regular_ && size_ + static_cast<int64_t>(out.size()) > 0 &&
+          size_ + static_cast<int64_t>(out.size() + line.size() + 1) > opt_.max_bytes) {
+        if (!write_out(out)) return false;
+        out.clear();
+        rotate();
+      }
+      out += line;
+      out += '\n';
+      prev = sha256_hex(line);
+      ++seq;
+    }
+    if (!write_out(out)) return false;
   } catch (const std::exception&) {
     return false;
   }
-  const std::string out = line + "\n";
-  const ssize_t n = ::write(fd_, out.data(), out.size());
-  if (n != static_cast<ssize_t>(out.size())) {
-    // A short write leaves a torn line: cut it so the next line starts clean.
-    if (n > 0 && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-    return false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    seq_ = seq;
+    prev_hash_ = prev;
   }
-  if (opt_.fsync_each_line && ::fdatasync(fd_) != 0) return false;
-  size_ += static_cast<int64_t>(out.size());
-  // The head record: where the trail ends, so a cut tail shows (best effort, not synced).
-  if (!regular_) return true;
-  const std::string head = "{\"seq\":" + std::to_string(seq_) + ",\"sha256\":\"" + sha256_hex(line) + "\"}\n";
-  const int h = ::open((opt_.path + ".head").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (h >= 0) {
-    (void)!::write(h, head.data(), head.size());
-    ::close(h);
+  if (regular_) {  // where the trail ends, so a cut tail shows (best effort, not synced)
+    std::string head = "{\"seq\":" + std::to_string(seq - 1) + ",\"sha256\":\"" + prev + "\"}";
+    head.resize(127, ' ');  // one fixed-size record, overwritten in place
+    head += '\n';
+    if (head_fd_ < 0) head_fd_ = ::open((opt_.path + ".head").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (head_fd_ >= 0) (void)!::pwrite(head_fd_, head.data(), head.size(), 0);
   }
   return true;
 }
 
-bool AuditLog::write_pending() {
-  while (!pending_.empty()) {
-    nlohmann::json& event = pending_.front();
-    event["citadel"]["audit"] = {{"seq", seq_}, {"prev", prev_hash_}};
-    const std::string line = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    if (!write_line(line)) {
-      ++failures_;
-      return false;
+void AuditLog::writer_loop() {
+  std::vector<nlohmann::json> batch;  // taken from the queue, written or retried as one
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    work_cv_.wait(lock, [&] { return !queue_.empty() || !batch.empty() || stopping_; });
+    while (!queue_.empty() && batch.size() < 4096) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
     }
-    prev_hash_ = sha256_hex(line);
-    ++seq_;
-    pending_.pop_front();
+    if (batch.empty()) return;  // stopping, nothing left
+    in_flight_ = batch.size();
+    lock.unlock();
+    const bool ok = write_batch(batch);
+    lock.lock();
+    healthy_ = ok;
+    if (ok) {
+      batch.clear();
+      in_flight_ = 0;
+    } else {
+      ++failures_;
+    }
+    done_cv_.notify_all();
+    if (!ok) {
+      if (stopping_) return;  // one more try was made at shutdown: the rest is lost, and counted
+      work_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopping_; });
+    }
   }
-  return true;
 }
 
 bool AuditLog::append(nlohmann::json event) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (pending_.size() >= kMaxPending) pending_.pop_front();  // only when configured to fail open
-  pending_.push_back(std::move(event));
-  return write_pending();
+  std::unique_lock<std::mutex> lock(mu_);
+  done_cv_.wait(lock, [&] { return queue_.size() < kMaxQueued || stopping_; });
+  queue_.push_back(std::move(event));
+  work_cv_.notify_one();
+  return healthy_;
 }
 
-bool AuditLog::retry() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return write_pending();
+bool AuditLog::flush() {
+  std::unique_lock<std::mutex> lock(mu_);
+  const int64_t failures = failures_;
+  done_cv_.wait(lock, [&] { return (queue_.empty() && in_flight_ == 0) || failures_ != failures; });
+  return queue_.empty() && in_flight_ == 0;
 }
 
 bool AuditLog::healthy() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return pending_.empty();
+  return healthy_;
 }
 
 int64_t AuditLog::write_failures() const {

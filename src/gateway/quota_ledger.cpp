@@ -1,5 +1,6 @@
 #include "gateway/quota_ledger.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "gateway/sqlite_db.h"
@@ -7,9 +8,7 @@
 namespace citadel {
 namespace {
 
-constexpr int64_t kWindowMs = 60000;
-
-int64_t ceil_seconds(int64_t ms) { return ms <= 0 ? 1 : (ms + 999) / 1000; }
+constexpr int64_t kWindowSeconds = 60;
 
 void count_day(SqliteDb& db, const std::string& key_id, const std::string& day, int64_t requests, int64_t prompt,
                int64_t completion, int64_t refusals) {
@@ -48,45 +47,90 @@ QuotaLedger::QuotaLedger(SqliteDb& db) : db_(db) {
       " requests INTEGER NOT NULL DEFAULT 0, prompt_tokens INTEGER NOT NULL DEFAULT 0,"
       " completion_tokens INTEGER NOT NULL DEFAULT 0, refusals INTEGER NOT NULL DEFAULT 0,"
       " PRIMARY KEY (key_id, day))");
-  db_.execute("CREATE TABLE IF NOT EXISTS usage_window (key_id TEXT NOT NULL, t_ms INTEGER NOT NULL,"
-              " tokens INTEGER NOT NULL DEFAULT 0)");
-  db_.execute("CREATE INDEX IF NOT EXISTS usage_window_key ON usage_window (key_id, t_ms)");
+  // The last minute per key in one-second buckets: at most 60 rows a key, whatever the rate.
+  db_.execute("CREATE TABLE IF NOT EXISTS usage_second (key_id TEXT NOT NULL, second INTEGER NOT NULL,"
+              " requests INTEGER NOT NULL DEFAULT 0, tokens INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (key_id, second))");
+}
+
+QuotaLedger::~QuotaLedger() {
+  try {
+    flush_usage();
+  } catch (const std::exception&) {
+  }
+}
+
+void QuotaLedger::count_in_memory(const std::string& key_id, const std::string& day, int64_t requests, int64_t prompt,
+                                  int64_t completion, int64_t now_ms) {
+  bool due;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    DayUsage& u = unwritten_[{key_id, day}];
+    u.key_id = key_id, u.day = day;
+    u.requests += requests, u.prompt_tokens += prompt, u.completion_tokens += completion;
+    if (last_flush_ms_ == 0) last_flush_ms_ = now_ms;
+    due = now_ms - last_flush_ms_ >= 1000;
+    if (due) last_flush_ms_ = now_ms;
+  }
+  if (due) flush_usage();
+}
+
+void QuotaLedger::flush_usage() {
+  std::map<std::pair<std::string, std::string>, DayUsage> rows;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    rows.swap(unwritten_);
+  }
+  if (rows.empty()) return;
+  db_.transaction([&] {
+    for (const auto& [k, u] : rows) count_day(db_, u.key_id, u.day, u.requests, u.prompt_tokens, u.completion_tokens, 0);
+  });
 }
 
 Admission QuotaLedger::admit(const KeyRecord& key, int64_t now_ms) {
   Admission a;
   const KeyQuota& q = key.quota;
-  const std::string day = utc_day(now_ms / 1000);
+  const int64_t now_s = now_ms / 1000;
+  const std::string day = utc_day(now_s);
+  if (q.requests_per_minute == 0 && q.tokens_per_minute == 0 && q.tokens_per_day == 0) {
+    count_in_memory(key.id, day, 1, 0, 0, now_ms);
+    a.ticket = -1;
+    return a;
+  }
   db_.transaction([&] {
-    db_.execute("DELETE FROM usage_window WHERE key_id = ?1 AND t_ms <= ?2", {key.id, now_ms - kWindowMs});
+    // The window is the 60 whole seconds up to now: a request counts until 60 s after its second.
+    db_.execute("DELETE FROM usage_second WHERE key_id = ?1 AND second <= ?2", {key.id, now_s - kWindowSeconds});
     if (q.requests_per_minute > 0 || q.tokens_per_minute > 0) {
-      const auto rows = db_.query("SELECT t_ms, tokens FROM usage_window WHERE key_id = ?1 ORDER BY t_ms", {key.id});
-      const int64_t n = static_cast<int64_t>(rows.size());
-      int64_t tokens = 0;
-      for (const auto& r : rows) tokens += as_int(r[1]);
-      if (q.requests_per_minute > 0 && n >= q.requests_per_minute) {
-        // Admitted again once the oldest n - limit + 1 requests have left the window.
-        a = {false, "requests per minute", ceil_seconds(as_int(rows[n - q.requests_per_minute][0]) + kWindowMs - now_ms), 0};
-      } else if (q.tokens_per_minute > 0 && tokens >= q.tokens_per_minute) {
+      const auto rows =
+          db_.query("SELECT second, requests, tokens FROM usage_second WHERE key_id = ?1 ORDER BY second", {key.id});
+      int64_t requests = 0, tokens = 0;
+      for (const auto& r : rows) requests += as_int(r[1]), tokens += as_int(r[2]);
+      // Admitted again once enough of the oldest seconds have left the window.
+      auto wait_until_below = [&](int64_t total, int64_t limit, int column) {
         size_t i = 0;
-        while (i < rows.size() && tokens >= q.tokens_per_minute) tokens -= as_int(rows[i++][1]);
-        a = {false, "tokens per minute", ceil_seconds(as_int(rows[i - 1][0]) + kWindowMs - now_ms), 0};
-      }
+        while (i < rows.size() && total >= limit) total -= as_int(rows[i++][column]);
+        return std::max<int64_t>(1, as_int(rows[i - 1][0]) + kWindowSeconds - now_s);
+      };
+      if (q.requests_per_minute > 0 && requests >= q.requests_per_minute)
+        a = {false, "requests per minute", wait_until_below(requests, q.requests_per_minute, 1), 0};
+      else if (q.tokens_per_minute > 0 && tokens >= q.tokens_per_minute)
+        a = {false, "tokens per minute", wait_until_below(tokens, q.tokens_per_minute, 2), 0};
     }
     if (a.allowed && q.tokens_per_day > 0) {
       const auto rows = db_.query("SELECT prompt_tokens + completion_tokens FROM usage_day WHERE key_id = ?1 AND day = ?2",
                                   {key.id, day});
       if (!rows.empty() && as_int(rows[0][0]) >= q.tokens_per_day) {
         const int64_t next_midnight_ms = (now_ms / 86400000 + 1) * 86400000;
-        a = {false, "tokens per day", ceil_seconds(next_midnight_ms - now_ms), 0};
+        a = {false, "tokens per day", (next_midnight_ms - now_ms + 999) / 1000, 0};
       }
     }
     if (!a.allowed) {
       count_day(db_, key.id, day, 0, 0, 0, 1);
       return;
     }
-    const auto id = db_.query("INSERT INTO usage_window (key_id, t_ms) VALUES (?1, ?2) RETURNING rowid", {key.id, now_ms});
-    a.ticket = as_int(id.at(0).at(0));
+    db_.execute("INSERT INTO usage_second (key_id, second, requests) VALUES (?1, ?2, 1)"
+                " ON CONFLICT (key_id, second) DO UPDATE SET requests = requests + 1",
+                {key.id, now_s});
+    a.ticket = now_s;  // the second whose bucket gets the tokens
     count_day(db_, key.id, day, 1, 0, 0, 0);
   });
   return a;
@@ -95,14 +139,20 @@ Admission QuotaLedger::admit(const KeyRecord& key, int64_t now_ms) {
 void QuotaLedger::settle(const std::string& key_id, int64_t ticket, int64_t prompt_tokens, int64_t completion_tokens,
                          int64_t now_ms) {
   if (prompt_tokens <= 0 && completion_tokens <= 0) return;
+  if (ticket < 0) {
+    count_in_memory(key_id, utc_day(now_ms / 1000), 0, prompt_tokens, completion_tokens, now_ms);
+    return;
+  }
   db_.transaction([&] {
-    db_.execute("UPDATE usage_window SET tokens = ?2 WHERE rowid = ?1", {ticket, prompt_tokens + completion_tokens});
+    db_.execute("UPDATE usage_second SET tokens = tokens + ?3 WHERE key_id = ?1 AND second = ?2",
+                {key_id, ticket, prompt_tokens + completion_tokens});
     count_day(db_, key_id, utc_day(now_ms / 1000), 0, prompt_tokens, completion_tokens, 0);
   });
 }
 
 std::vector<DayUsage> QuotaLedger::usage(const std::string& key_id, const std::string& from_day,
-                                         const std::string& to_day) const {
+                                         const std::string& to_day) {
+  flush_usage();
   std::vector<DayUsage> out;
   const auto rows = db_.query(
       "SELECT key_id, day, requests, prompt_tokens, completion_tokens, refusals FROM usage_day"

@@ -1,11 +1,15 @@
 // Rate limits and quotas per key, counted in the key database so that they hold across server
 // restarts and across several server processes on one host (each check-and-count is one
-// BEGIN IMMEDIATE transaction). Requests and tokens per minute use a sliding 60 s window (the
-// limit trips at exactly N in any 60 s, whatever the clock's minute); tokens per day count per UTC
+// BEGIN IMMEDIATE transaction). Requests and tokens per minute use a window sliding by the second
+// over the last 60 seconds (one bucket per key and second: the limit trips at exactly N in any
+// 60 s, whatever the clock's minute, at a constant cost per request); tokens per day count per UTC
 // day. Tokens are known once a request ends: settle() adds them, and later requests see them.
 #pragma once
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gateway/key_store.h"
@@ -18,7 +22,7 @@ struct Admission {
   bool allowed = true;
   std::string limit;        // when refused: "requests per minute", "tokens per minute", "tokens per day"
   int64_t retry_after = 0;  // when refused: whole seconds until the request would be admitted
-  int64_t ticket = 0;       // when allowed: pass to settle()
+  int64_t ticket = 0;       // when allowed: pass to settle() (the admission's second; -1: counted in memory)
 };
 
 struct DayUsage {
@@ -32,6 +36,7 @@ std::string utc_day(int64_t unix_seconds);
 class QuotaLedger {
  public:
   explicit QuotaLedger(SqliteDb& db);  // creates its tables if needed
+  ~QuotaLedger();                      // writes the usage counted in memory
 
   // Checks the key's limits at now_ms (unix milliseconds); counts the request when allowed, a
   // refusal when not.
@@ -40,10 +45,19 @@ class QuotaLedger {
   void settle(const std::string& key_id, int64_t ticket, int64_t prompt_tokens, int64_t completion_tokens,
               int64_t now_ms);
   // Per key and day, oldest first; empty key_id: every key; days inclusive ("" : unbounded).
-  std::vector<DayUsage> usage(const std::string& key_id, const std::string& from_day, const std::string& to_day) const;
+  std::vector<DayUsage> usage(const std::string& key_id, const std::string& from_day, const std::string& to_day);
+  // Writes the usage of keys without limits, counted in memory since the last write.
+  void flush_usage();
 
  private:
+  // Keys without limits need no transaction per request: their usage is added up here and
+  // written at most once a second (a crash loses at most that second's usage counts).
+  void count_in_memory(const std::string& key_id, const std::string& day, int64_t requests, int64_t prompt,
+                       int64_t completion, int64_t now_ms);
   SqliteDb& db_;
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, DayUsage> unwritten_;
+  int64_t last_flush_ms_ = 0;
 };
 
 nlohmann::json day_usage_json(const DayUsage& u);

@@ -24,7 +24,10 @@ SqliteDb::SqliteDb(const std::string& path) : path_(path) {
   }
 }
 
-SqliteDb::~SqliteDb() { sqlite3_close(db_); }
+SqliteDb::~SqliteDb() {
+  for (auto& [sql, st] : statements_) sqlite3_finalize(st);
+  sqlite3_close(db_);
+}
 
 std::vector<SqliteDb::Row> SqliteDb::query(const std::string& sql, const std::vector<Value>& params) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
@@ -32,12 +35,18 @@ std::vector<SqliteDb::Row> SqliteDb::query(const std::string& sql, const std::ve
 }
 
 std::vector<SqliteDb::Row> SqliteDb::run(const std::string& sql, const std::vector<Value>& params) {
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &st, nullptr) != SQLITE_OK)
+  sqlite3_stmt*& st = statements_[sql];
+  if (!st && sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &st,
+                                nullptr) != SQLITE_OK) {
+    statements_.erase(sql);
     throw std::runtime_error("database '" + path_ + "': " + sqlite3_errmsg(db_));
-  struct Finalize {
+  }
+  struct Reset {  // ready for the next use, bindings cleared, whatever happens here
     sqlite3_stmt* s;
-    ~Finalize() { sqlite3_finalize(s); }
+    ~Reset() {
+      sqlite3_reset(s);
+      sqlite3_clear_bindings(s);
+    }
   } guard{st};
   for (size_t i = 0; i < params.size(); ++i) {
     const int at = static_cast<int>(i + 1);

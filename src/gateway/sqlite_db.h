@@ -1,11 +1,12 @@
 // A SQLite database file shared by the gateway's stores: WAL journal (readers never block the
 // writer), a busy timeout (several server processes on one host take turns), foreign keys on.
-// One connection per object, serialised by its own mutex; statements are prepared per call.
+// One connection per object, serialised by its own mutex; each SQL text is prepared once.
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -39,6 +40,7 @@ class SqliteDb {
   std::string path_;
   sqlite3* db_ = nullptr;
   std::recursive_mutex mu_;
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;  // prepared once per SQL text
 };
 
 // Column accessors for rows of query(): NULL reads as 0 / "".

@@ -23,6 +23,9 @@ const std::string& chat_page_html() {
   textarea { flex: 1; font: inherit; padding: 8px; min-height: 48px; }
   button { font: inherit; padding: 8px 16px; }
   label { font-size: 13px; }
+  #keybox { display: none; background: #fff6d6; border: 1px solid #e8d48a; padding: 10px 12px; border-radius: 8px; margin-bottom: 12px; }
+  #keybox input { font: inherit; width: 28em; }
+  #status { font-size: 13px; color: #a33; margin: 8px 0; min-height: 1em; }
 </style>
 </head>
 <body>
@@ -32,6 +35,10 @@ const std::string& chat_page_html() {
   <label>max tokens <input id="max_tokens" type="number" min="1" value="256" style="width:5em"></label>
 </header>
 <main>
+  <div id="keybox">This server needs an API key (it stays in this tab only).
+    <form id="keyform"><input id="key" type="password" autocomplete="off" placeholder="ctd_…"> <button id="usekey" type="submit">Use key</button></form>
+  </div>
+  <div id="status"></div>
   <div id="log"></div>
   <form id="form">
     <textarea id="input" placeholder="Ask something…" required></textarea>
@@ -49,10 +56,40 @@ function add(role, text) {
   window.scrollTo(0, document.body.scrollHeight);
   return div;
 }
-fetch('/v1/models').then(r => r.json()).then(j => {
+// With keys on (serve --auth-db) every API call carries the key, kept in sessionStorage: gone
+// when the tab closes, never sent anywhere but this server.
+function headers() {
+  const h = { 'Content-Type': 'application/json' };
+  const key = sessionStorage.getItem('citadel_key');
+  if (key) h['Authorization'] = 'Bearer ' + key;
+  return h;
+}
+const status = document.getElementById('status');
+// The plain meaning of a refusal, with the server's own message.
+async function explain(res) {
+  let message = res.statusText;
+  try { message = (await res.json()).error.message; } catch (e) {}
+  if (res.status === 401) { document.getElementById('keybox').style.display = 'block'; return '401 – no valid API key: ' + message; }
+  if (res.status === 403) return '403 – this key may not do that: ' + message;
+  if (res.status === 429) return '429 – over the key\'s limit, try again in ' + (res.headers.get('Retry-After') || '?') + ' s: ' + message;
+  return res.status + ' – ' + message;
+}
+async function loadModels() {
+  const res = await fetch('/v1/models', { headers: headers() });
+  if (!res.ok) { status.textContent = await explain(res); return; }
+  status.textContent = '';
+  document.getElementById('keybox').style.display = 'none';
   const sel = document.getElementById('model');
-  for (const m of j.data) { const o = document.createElement('option'); o.value = o.textContent = m.id; sel.appendChild(o); }
+  sel.innerHTML = '';
+  for (const m of (await res.json()).data) { const o = document.createElement('option'); o.value = o.textContent = m.id; sel.appendChild(o); }
+}
+document.getElementById('keyform').addEventListener('submit', (e) => {
+  e.preventDefault();
+  sessionStorage.setItem('citadel_key', document.getElementById('key').value.trim());
+  document.getElementById('key').value = '';
+  loadModels();
 });
+loadModels();
 document.getElementById('form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const input = document.getElementById('input');
@@ -67,13 +104,13 @@ document.getElementById('form').addEventListener('submit', async (e) => {
   button.disabled = true;
   try {
     const res = await fetch('/v1/chat/completions', {
-      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      method: 'POST', headers: headers(),
       body: JSON.stringify({
         model: document.getElementById('model').value || undefined, messages: history, stream: true,
         temperature: Number(document.getElementById('temperature').value),
         max_tokens: Number(document.getElementById('max_tokens').value) })
     });
-    if (!res.ok) throw new Error((await res.json()).error.message);
+    if (!res.ok) { history.pop(); throw new Error(await explain(res)); }
     const reader = res.body.getReader();
     const decoder = new TextDecoder();
     let buffer = '', answer = '';
@@ -87,7 +124,9 @@ document.getElementById('form').addEventListener('submit', async (e) => {
         if (!event.startsWith('data: ')) continue;
         const data = event.slice(6);
         if (data === '[DONE]') continue;
-        const delta = JSON.parse(data).choices[0]?.delta || {};
+        const chunk = JSON.parse(data);
+        if (chunk.error) throw new Error(chunk.error.message);
+        const delta = chunk.choices[0]?.delta || {};
         if (delta.content) { answer += delta.content; out.textContent = answer; }
       }
     }

@@ -127,6 +127,7 @@ bool take(RequestStream& s, Choice& c, std::optional<bool> got, TokenEvent& ev) 
   }
   c.result = s.result();
   observe_generation(c.result);
+  note_output_text(c.text);
   return false;
 }
 
@@ -269,6 +270,7 @@ ojson chat_messages(const json& body) {
       throw invalid_field(where + ".content", "is required");
     // Assistant turns that only call tools arrive with null content; templates expect a string.
     if (no_content) msg["content"] = "";
+    note_input_text(msg["content"].get<std::string>());
     out.push_back(std::move(msg));
   }
   return out;
@@ -321,6 +323,7 @@ void stream_sse(httplib::Response& res, RouteContext& ctx, std::vector<std::shar
           if (!first.is_null() && !send(first)) return cancel_all(), false;
         }
         std::vector<bool> done(streams.size(), false);
+        std::vector<std::string> texts(streams.size());  // for the audit trail
         size_t n_done = 0;
         int32_t prompt_tokens = 0, completion_tokens = 0, cached = 0;
         while (n_done < streams.size()) {
@@ -333,6 +336,7 @@ void stream_sse(httplib::Response& res, RouteContext& ctx, std::vector<std::shar
               continue;
             }
             if (*got) {
+              texts[i] += ev.text;
               if (!ev.text.empty() || !ev.top.empty()) {
                 json chunk = make_chunk(i, std::optional<std::string>(ev.text), json(nullptr), false, &ev);
                 if (chunk.is_null()) continue;
@@ -344,6 +348,7 @@ void stream_sse(httplib::Response& res, RouteContext& ctx, std::vector<std::shar
             ++n_done;
             const GenerationResult& r = streams[i]->result();
             observe_generation(r);
+            note_output_text(texts[i]);
             if (r.reason == FinishReason::Error) {  // the status line has gone: an error event ends the stream
               cancel_all();
               send(ApiError(500, "generation failed: " + r.error, "", r.error_code).body());
@@ -460,8 +465,11 @@ void handle_chat(RouteContext& ctx, const httplib::Request& req, httplib::Respon
 std::vector<int32_t> completion_prompt(ServedModel& m, const json& body) {
   auto it = body.find("prompt");
   if (it == body.end() || it->is_null()) throw ApiError(400, "'prompt' is required", "prompt", "missing_field");
-  if (it->is_string()) return m.tokenizer->encode(it->get<std::string>(), true);
-  if (it->is_array() && it->size() == 1 && (*it)[0].is_string()) return m.tokenizer->encode((*it)[0].get<std::string>(), true);
+  if (it->is_string() || (it->is_array() && it->size() == 1 && (*it)[0].is_string())) {
+    const std::string prompt = it->is_string() ? it->get<std::string>() : (*it)[0].get<std::string>();
+    note_input_text(prompt);
+    return m.tokenizer->encode(prompt, true);
+  }
   if (it->is_array() && !it->empty() && (*it)[0].is_number_integer()) {
     std::vector<int32_t> ids;
     for (const auto& v : *it) {
@@ -526,7 +534,9 @@ void handle_generate(RouteContext& ctx, const httplib::Request& req, httplib::Re
   CompletionSpec spec;
   parse_sampling(body, spec, ctx);
   if (spec.stream || spec.n != 1) throw invalid_field(spec.stream ? "stream" : "n", "is not supported by /generate");
-  spec.base.prompt = m.tokenizer->encode(required_string(body, "prompt"), true);
+  const std::string prompt = required_string(body, "prompt");
+  note_input_text(prompt);
+  spec.base.prompt = m.tokenizer->encode(prompt, true);
   auto streams = submit_all(m, spec, "prompt");
   reply_when_done(res, ctx, streams, [&m](const std::vector<Choice>& collected) -> json {
     const Choice& c = collected[0];

@@ -17,6 +17,7 @@ namespace citadel {
 
 struct ServedModel;
 class RouteContext;
+class Gateway;
 class TlsContexts;
 
 class HttpServer {
@@ -47,6 +48,7 @@ class HttpServer {
   std::unique_ptr<TlsContexts> tls_;  // before http_: an SSLServer's handshakes use it
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<RouteContext> ctx_;
+  std::unique_ptr<Gateway> gateway_;  // keys, quotas, audit: null when none is configured
   int port_ = 0;
 };
 

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/request.h"
+#include "gateway/gateway.h"
+#include "server/access_control.h"
 #include "server/nvml.h"
 #include "server/request_log.h"
 #include "server/route_context.h"
@@ -50,7 +52,11 @@ void declare_all(MetricsRegistry& m) {
   m.declare("citadel_model_load_seconds", T::Gauge, "Seconds taken to load the model at startup.");
   m.declare("citadel_model_ready", T::Gauge, "1 once the models are loaded and the server accepts requests.");
   m.declare("citadel_response_cache_hits_total", T::Counter, "Responses served from the response cache.");
-  m.declare("citadel_rate_limit_refusals_total", T::Counter, "Requests refused by rate limits.");
+  m.declare("citadel_rate_limit_refusals_total", T::Counter, "Requests refused by rate limits and quotas (429).");
+  m.declare("citadel_audit_write_failures_total", T::Counter,
+            "Audit lines that could not be written (kept pending; requests are refused while any is).");
+  m.declare("citadel_audit_healthy", T::Gauge, "1 while the audit trail is being written, 0 while it fails (--audit-log only).");
+  m.declare("citadel_audit_refusals_total", T::Counter, "Requests refused (503) because the audit trail could not be written.");
   m.declare("citadel_build_info", T::Gauge, "Build information; the value is always 1.");
   m.declare("process_cpu_seconds_total", T::Counter, "Total user and system CPU time spent in seconds.");
   m.declare("process_resident_memory_bytes", T::Gauge, "Resident memory size in bytes.");
@@ -112,6 +118,10 @@ void collect_gpus(MetricsRegistry& m) {
 }
 
 void collect_models(MetricsRegistry& m, const RouteContext& ctx) {
+  if (ctx.gateway && ctx.gateway->audit_on()) {
+    m.counter_set("citadel_audit_write_failures_total", {}, static_cast<double>(ctx.gateway->audit_log()->write_failures()));
+    m.gauge_set("citadel_audit_healthy", {}, ctx.gateway->audit_log()->healthy() ? 1 : 0);
+  }
   m.gauge_set("citadel_model_ready", {}, ctx.ready ? 1 : 0);
   m.gauge_set("citadel_requests_in_flight", {}, static_cast<double>(ctx.in_flight.load()));
   if (!ctx.ready) return;  // `models` is written until ready is set
@@ -159,6 +169,16 @@ MetricsRegistry& server_metrics() {
   return *registry;
 }
 
+void note_input_text(const std::string& text) {
+  RequestScope& s = current_request();
+  if (s.keep_texts) s.inputs.push_back(text);
+}
+
+void note_output_text(const std::string& text) {
+  RequestScope& s = current_request();
+  if (s.keep_texts) s.outputs.push_back(text);
+}
+
 void begin_request(const httplib::Request& req, httplib::Response& res) {
   RequestScope& s = current_request();
   s = RequestScope{};
@@ -183,6 +203,7 @@ void end_request(const RouteContext& ctx, const httplib::Request& req, const htt
   reg.counter_add("citadel_http_requests_total",
                   {{"endpoint", endpoint}, {"model", model}, {"status", std::to_string(res.status)}});
   if (s.active) reg.observe("citadel_request_duration_seconds", {{"endpoint", endpoint}, {"model", model}}, seconds);
+  finish_gateway(ctx, req, res, seconds, model);
   if (ctx.config.log_format == "json") {
     RequestLogEntry e;
     e.request_id = s.id;
@@ -217,7 +238,8 @@ void register_metrics_routes(httplib::Server& http, RouteContext& ctx) {
   MetricsRegistry& reg = server_metrics();
   reg.add_collector([&ctx](MetricsRegistry& m) { collect_models(m, ctx); });
   http.Get("/metrics", [&ctx](const httplib::Request& req, httplib::Response& res) {
-    if (!ctx.config.metrics_key.empty() &&
+    // With keys on, the gateway already checked the scrape (server/access_control.cpp).
+    if (!ctx.config.metrics_key.empty() && !current_request().caller &&
         req.get_header_value("Authorization") != "Bearer " + ctx.config.metrics_key) {
       res.status = 401;
       res.set_header("WWW-Authenticate", "Bearer");

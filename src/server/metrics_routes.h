@@ -3,8 +3,11 @@
 // Internal to server/. One process-wide registry: a process serves one HttpServer.
 #pragma once
 #include <chrono>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "gateway/key_store.h"
 #include "server/metrics.h"
 
 namespace httplib {
@@ -27,8 +30,19 @@ struct RequestScope {
   std::string model;  // set once a route resolved the model
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
+  // The gateway's view (server/access_control.h).
+  std::optional<KeyRecord> caller;  // the key that called, when keys are on
+  int64_t quota_ticket = 0;         // the quota ledger's count of this request, settled at its end
+  bool audited = false;             // this call gets an audit line
+  std::string refusal;              // why the gateway refused it
+  bool keep_texts = false;          // the audit keeps prompt and answer texts (or their HMACs)
+  std::vector<std::string> inputs, outputs;
 };
 RequestScope& current_request();
+// A prompt text (a message's content, a completion prompt) and an answer text of this request,
+// kept for the audit trail when it asks for them (audit_content), else dropped at once.
+void note_input_text(const std::string& text);
+void note_output_text(const std::string& text);
 
 MetricsRegistry& server_metrics();
 

@@ -15,6 +15,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
 
@@ -195,15 +196,24 @@ PkiKeyType parse_pki_key_type(const std::string& name) {
 
 IssuedCertificate pki_init(const CaOptions& o) {
   check_days(o.days, 36500);
-  if (o.common_name.empty() || o.common_name.size() > 64) throw std::invalid_argument("the CA name must be 1..64 characters");
-  if (::mkdir(o.dir.c_str(), 0700) != 0 && errno != EEXIST)
-    throw std::runtime_error("cannot create '" + o.dir + "': " + std::strerror(errno));
+  std::string common_name = o.common_name;
+  if (common_name.empty()) {
+    unsigned char id[4];
+    if (RAND_bytes(id, sizeof id) != 1) openssl_fail("no randomness");
+    static const char hex[] = "0123456789abcdef";
+    common_name = "Citadel internal CA ";
+    for (unsigned char b : id) common_name += {hex[b >> 4], hex[b & 15]};
+  }
+  if (common_name.size() > 64) throw std::invalid_argument("the CA name must be at most 64 characters");
+  std::error_code ec;
+  std::filesystem::create_directories(o.dir, ec);  // parents as the umask says; the CA's own: 0700
+  if (ec) throw std::runtime_error("cannot create '" + o.dir + "': " + ec.message());
   if (::chmod(o.dir.c_str(), 0700) != 0)  // keys live here: owner only, also when it existed
     throw std::runtime_error("cannot restrict '" + o.dir + "' to its owner: " + std::strerror(errno));
   const std::string crt = o.dir + "/ca.crt", key_file = o.dir + "/ca.key";
   if (exists(crt) || exists(key_file)) throw std::runtime_error("'" + o.dir + "' already holds a CA (never overwritten)");
   PKey key = new_key(o.key_type);
-  Cert cert = new_certificate(key.get(), o.common_name, o.days);
+  Cert cert = new_certificate(key.get(), common_name, o.days);
   X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()));
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);

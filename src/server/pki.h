@@ -15,7 +15,7 @@ PkiKeyType parse_pki_key_type(const std::string& name);
 struct CaOptions {
   std::string dir;
   PkiKeyType key_type = PkiKeyType::EcP256;
-  std::string common_name = "Citadel internal CA";
+  std::string common_name;  // empty: "Citadel internal CA <8 random hex>", unlike any other CA
   int days = 3650;
 };
 

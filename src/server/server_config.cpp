@@ -37,7 +37,9 @@ void ServerConfig::load_yaml(const std::string& path) {
   static const char* known[] = {"host", "port", "parallel", "context", "threads", "max_queue", "batch_tokens",
                                 "request_timeout", "drain_timeout", "max_body_bytes", "http_threads", "models",
                                 "metrics_key", "log_format", "kv_cache_type",
-                                "tls_cert", "tls_key", "tls_client_ca", "tls_min_version", "model_key_file"};
+                                "tls_cert", "tls_key", "tls_client_ca", "tls_min_version", "model_key_file",
+                                "auth_db", "metrics_open", "audit_log", "audit_max_bytes", "audit_fsync",
+                                "audit_on_failure", "audit_content", "audit_hmac_key_file"};
   for (const auto& kv : root) {
     const std::string key = kv.first.as<std::string>();
     bool ok = false;
@@ -63,6 +65,14 @@ void ServerConfig::load_yaml(const std::string& path) {
   read(root, "tls_client_ca", tls_client_ca, path);
   read(root, "tls_min_version", tls_min_version, path);
   read(root, "model_key_file", model_key_file, path);
+  read(root, "auth_db", auth_db, path);
+  read(root, "metrics_open", metrics_open, path);
+  read(root, "audit_log", audit_log, path);
+  read(root, "audit_max_bytes", audit_max_bytes, path);
+  read(root, "audit_fsync", audit_fsync, path);
+  read(root, "audit_on_failure", audit_on_failure, path);
+  read(root, "audit_content", audit_content, path);
+  read(root, "audit_hmac_key_file", audit_hmac_key_file, path);
   if (const YAML::Node list = root["models"]) {
     if (!list.IsSequence()) throw std::runtime_error("config '" + path + "': 'models' must be a list");
     for (const auto& m : list) {
@@ -98,6 +108,8 @@ void ServerConfig::load_env() {
   if (auto v = env("CITADEL_METRICS_KEY")) metrics_key = v;
   if (auto v = env("CITADEL_KV_CACHE_TYPE")) kv_cache_type = v;
   if (auto v = env("CITADEL_MODEL_KEY_FILE")) model_key_file = v;
+  if (auto v = env("CITADEL_AUTH_DB")) auth_db = v;
+  if (auto v = env("CITADEL_AUDIT_LOG")) audit_log = v;
   if (auto v = env("CITADEL_MODEL")) {
     models.clear();
     models.push_back({"", v, 0, 0});
@@ -118,6 +130,14 @@ void ServerConfig::validate() {
   if (!tls_client_ca.empty() && tls_cert.empty())
     throw std::invalid_argument("tls_client_ca (mTLS) needs TLS: set tls_cert and tls_key");
   if (tls_min_version != "1.2" && tls_min_version != "1.3") throw std::invalid_argument("tls_min_version must be 1.2 or 1.3");
+  if (audit_on_failure != "refuse" && audit_on_failure != "continue")
+    throw std::invalid_argument("audit_on_failure must be refuse or continue");
+  if (audit_content != "none" && audit_content != "hmac" && audit_content != "text")
+    throw std::invalid_argument("audit_content must be none, hmac or text");
+  if (audit_content == "hmac" && audit_hmac_key_file.empty())
+    throw std::invalid_argument("audit_content: hmac needs audit_hmac_key_file (the HMAC secret)");
+  if (audit_content != "none" && audit_log.empty()) throw std::invalid_argument("audit_content needs audit_log");
+  if (audit_max_bytes < 4096) throw std::invalid_argument("audit_max_bytes must be at least 4096");
   for (auto& m : models) {
     if (m.id.empty()) m.id = model_id_from_path(m.path);
     for (const auto& other : models)

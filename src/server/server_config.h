@@ -33,6 +33,15 @@ struct ServerConfig {
   std::string tls_client_ca;      // set: clients need a certificate signed by this CA (mTLS)
   std::string tls_min_version = "1.3";  // "1.2" also allows TLS 1.2
   std::string model_key_file;     // key of encrypted models (core/encrypted_model.h)
+  // The gateway (docs/security.md): keys, roles and quotas; the audit trail.
+  std::string auth_db;            // SQLite key database: every route but /health (and /) needs a key
+  bool metrics_open = false;      // with keys on: GET /metrics without a key
+  std::string audit_log;          // audit trail file (one hash-chained JSON line per API call)
+  int64_t audit_max_bytes = 256LL << 20;  // rotation size
+  bool audit_fsync = true;        // fdatasync every line
+  std::string audit_on_failure = "refuse";  // "continue": serve on when the trail cannot be written
+  std::string audit_content = "none";       // "hmac" or "text": what is kept of prompts and answers
+  std::string audit_hmac_key_file;          // the secret for audit_content: hmac
   std::vector<ModelConfig> models;
 
   // Reads a YAML file; throws std::runtime_error naming the file and the bad key.

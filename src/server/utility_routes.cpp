@@ -6,6 +6,7 @@
 #include "server/api_error.h"
 #include "server/chat_page.h"
 #include "server/json_fields.h"
+#include "server/metrics_routes.h"
 #include "server/route_context.h"
 
 namespace citadel {
@@ -31,8 +32,10 @@ std::string base64(const uint8_t* data, size_t n) {
 
 void handle_models(RouteContext& ctx, httplib::Response& res) {
   json data = json::array();
+  const std::optional<KeyRecord>& caller = current_request().caller;
   if (ctx.ready)
     for (const auto& m : ctx.models) {
+      if (caller && !caller->may_use_model(m->id)) continue;  // a key sees the models it may use
       const HParams& hp = m->model->hparams();
       data.push_back({{"id", m->id}, {"object", "model"}, {"created", m->created}, {"owned_by", "citadel"},
                       {"meta", {{"architecture", hp.arch}, {"n_ctx", m->engine->context()}, {"n_ctx_train", hp.n_ctx_train},
@@ -76,6 +79,7 @@ void handle_embeddings(RouteContext& ctx, const httplib::Request& req, httplib::
       if (t < 0 || t >= m.model->hparams().n_vocab) throw invalid_field("input", "holds a token id outside the vocabulary");
     std::vector<float> e = m.embed(ids);
     total += static_cast<int64_t>(ids.size());
+    current_request().prompt_tokens = total;  // for quotas, the audit trail and logs
     json emb = format == "base64" ? json(base64(reinterpret_cast<const uint8_t*>(e.data()), e.size() * sizeof(float)))
                                   : json(e);
     data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", emb}});

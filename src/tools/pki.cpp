@@ -27,7 +27,7 @@ int run_pki(int argc, char** argv) {
   auto* init = app.add_subcommand("init", "create the CA (DIR/ca.crt, DIR/ca.key); an existing one is never overwritten");
   init->add_option("--dir", ca.dir, "directory of the CA")->required();
   init->add_option("--key-type", ca_type, "ec (P-256) or ed25519")->check(CLI::IsMember({"ec", "ed25519"}))->capture_default_str();
-  init->add_option("--cn", ca.common_name, "the CA's common name")->capture_default_str();
+  init->add_option("--cn", ca.common_name, "the CA's common name (default: Citadel internal CA <random id>)");
   init->add_option("--days", ca.days, "validity in days")->capture_default_str();
 
   IssueOptions is;

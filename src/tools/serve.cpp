@@ -44,6 +44,17 @@ int run_serve(int argc, char** argv) {
   auto* tls_ca = app.add_option("--tls-client-ca", flags.tls_client_ca, "require client certificates signed by this CA (mTLS)");
   auto* tls_min = app.add_option("--tls-min-version", flags.tls_min_version, "oldest TLS version accepted")
                       ->check(CLI::IsMember({"1.2", "1.3"}))->capture_default_str();
+  auto* auth_db = app.add_option("--auth-db", flags.auth_db,
+                                 "API keys, roles and quotas (SQLite; `citadel keys`): every route but /health needs a key");
+  auto* metrics_open = app.add_flag("--metrics-open", flags.metrics_open, "with --auth-db: GET /metrics without a key");
+  auto* audit_log = app.add_option("--audit-log", flags.audit_log, "append a hash-chained audit line per API call to FILE");
+  auto* audit_content = app.add_option("--audit-content", flags.audit_content,
+                                       "what the audit keeps of prompts and answers: none, hmac or text")
+                            ->check(CLI::IsMember({"none", "hmac", "text"}))->capture_default_str();
+  auto* audit_hmac = app.add_option("--audit-hmac-key-file", flags.audit_hmac_key_file, "the secret for --audit-content hmac");
+  auto* audit_failure = app.add_option("--audit-on-failure", flags.audit_on_failure,
+                                       "when the trail cannot be written: refuse (503, default) or continue")
+                            ->check(CLI::IsMember({"refuse", "continue"}))->capture_default_str();
   add_model_key_option(app);
   CLI11_PARSE(app, argc, argv);
 
@@ -61,6 +72,12 @@ int run_serve(int argc, char** argv) {
   if (*metrics_key) config.metrics_key = flags.metrics_key;
   if (*log_format) config.log_format = flags.log_format;
   if (*kv_type) config.kv_cache_type = flags.kv_cache_type;
+  if (*auth_db) config.auth_db = flags.auth_db;
+  if (*metrics_open) config.metrics_open = flags.metrics_open;
+  if (*audit_log) config.audit_log = flags.audit_log;
+  if (*audit_content) config.audit_content = flags.audit_content;
+  if (*audit_hmac) config.audit_hmac_key_file = flags.audit_hmac_key_file;
+  if (*audit_failure) config.audit_on_failure = flags.audit_on_failure;
   if (*tls_cert) config.tls_cert = flags.tls_cert;
   if (*tls_key) config.tls_key = flags.tls_key;
   if (*tls_ca) config.tls_client_ca = flags.tls_client_ca;
@@ -82,6 +99,13 @@ int run_serve(int argc, char** argv) {
   std::fprintf(stderr, "citadel: listening on %s://%s:%d (loading %zu model%s)\n", tls ? "https" : "http",
                config.host.c_str(), server.port(), config.models.size(), config.models.size() == 1 ? "" : "s");
   if (tls) std::fprintf(stderr, "citadel: TLS certificate %s\n", server.tls_description().c_str());
+  if (config.auth_db.empty())
+    std::fprintf(stderr, "citadel: OPEN: no --auth-db, so every client may use every route without a key\n");
+  else
+    std::fprintf(stderr, "citadel: API keys required (key database %s)\n", config.auth_db.c_str());
+  if (!config.audit_log.empty())
+    std::fprintf(stderr, "citadel: audit trail %s (content: %s, on write failure: %s)\n", config.audit_log.c_str(),
+                 config.audit_content.c_str(), config.audit_on_failure.c_str());
 
   std::thread http([&] { server.serve(); });
   int rc = 0;

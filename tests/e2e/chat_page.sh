@@ -11,3 +11,13 @@ browser=$(command -v chromium || command -v chromium-browser || true)
 start_server "$bin" --model "$root/models/stories260K.gguf"
 trap stop_server EXIT
 CITADEL_URL="http://127.0.0.1:$PORT" CHROMIUM="$browser" SCREENSHOT="${CHAT_PAGE_SCREENSHOT:-}" node "$here/chat_page.mjs"
+stop_server
+
+# Keys on: the page asks for a key and explains 401, 403 and 429.
+work=$(mktemp -d)
+trap 'stop_server; rm -rf "$work"' EXIT
+user_key=$("$bin" keys create --db "$work/keys.db" --role user --name page-user --rpm 1 2>/dev/null | tail -1)
+auditor_key=$("$bin" keys create --db "$work/keys.db" --role auditor --name page-auditor 2>/dev/null | tail -1)
+start_server "$bin" --model "$root/models/stories260K.gguf" --auth-db "$work/keys.db"
+CITADEL_URL="http://127.0.0.1:$PORT" CHROMIUM="$browser" USER_KEY="$user_key" AUDITOR_KEY="$auditor_key" \
+  node "$here/chat_page_keys.mjs"

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gateway/audit_log.h"
@@ -36,7 +37,11 @@ void write_lines(const std::string& path, const std::vector<std::string>& lines)
 }
 
 void fill(AuditLog& log, int n, int from = 0) {
-  for (int i = from; i < from + n; ++i) ASSERT_TRUE(log.append({{"event", {{"action", "api-call"}}}, {"n", i}}));
+  for (int i = from; i < from + n; ++i) {
+    ASSERT_TRUE(log.append({{"event", {{"action", "api-call"}}}, {"n", i}}));
+    if (i % 3 == 0) ASSERT_TRUE(log.flush());  // batches of one to three lines
+  }
+  ASSERT_TRUE(log.flush());
 }
 
 TEST(AuditLog, ChainVerifies) {
@@ -137,10 +142,30 @@ TEST(AuditLog, UnwritableLogStaysPendingAndFailsClosed) {
   // /dev/full accepts the open and fails every write with ENOSPC: a full disk.
   AuditLog log({"/dev/full"});
   EXPECT_TRUE(log.healthy());
-  EXPECT_FALSE(log.append({{"n", 1}}));
+  log.append({{"n", 1}});
+  EXPECT_FALSE(log.flush());
   EXPECT_FALSE(log.healthy());
-  EXPECT_FALSE(log.retry());
+  EXPECT_FALSE(log.append({{"n", 2}})) << "append reports the failing trail";
+  EXPECT_FALSE(log.flush()) << "the writer retries and fails again";
   EXPECT_GE(log.write_failures(), 2);
+}
+
+TEST(AuditLog, ConcurrentWritersKeepOneChain) {
+  const std::string path = temp_log();
+  {
+    AuditLog log({path, 8192, true});
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t)
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 200; ++i) log.append({{"thread", t}, {"i", i}});
+      });
+    for (auto& th : threads) th.join();
+    EXPECT_TRUE(log.flush());
+  }
+  const auto r = verify_audit_trail(audit_trail_files(path));
+  EXPECT_TRUE(r.ok) << r.file << ":" << r.line << " " << r.problem;
+  EXPECT_EQ(r.lines, 1600);
+  EXPECT_GT(audit_trail_files(path).size(), 5u) << "rotated at line boundaries inside batches";
 }
 
 TEST(AuditRecord, EcsFieldsAndContentModes) {

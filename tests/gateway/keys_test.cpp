@@ -220,3 +220,37 @@ TEST(QuotaLedger, ExactAcrossTwoConnections) {
 
 }  // namespace
 }  // namespace citadel
+
+namespace citadel {
+namespace {
+
+TEST(QuotaLedger, UnlimitedKeysCountUsageWithoutATransactionPerRequest) {
+  const std::string path = temp_db();
+  std::string id;
+  const int64_t t0 = 1'700'000'000'000;
+  {
+    SqliteDb db(path);
+    KeyStore keys(db);
+    QuotaLedger ledger(db);
+    const KeyRecord k = limited(keys, {0, 0, 0});
+    id = k.id;
+    for (int i = 0; i < 50; ++i) {
+      const Admission a = ledger.admit(k, t0 + i);  // all within one second: nothing written yet
+      ASSERT_TRUE(a.allowed);
+      ledger.settle(k.id, a.ticket, 3, 4, t0 + i);
+    }
+    SqliteDb other(path);  // another process sees only what was written
+    EXPECT_TRUE(QuotaLedger(other).usage(id, "", "").empty());
+    const auto u = ledger.usage(id, "", "");  // this one writes first
+    ASSERT_EQ(u.size(), 1u);
+    EXPECT_EQ(u[0].requests, 50);
+    EXPECT_EQ(u[0].prompt_tokens, 150);
+    ledger.admit(k, t0 + 100);
+  }  // the ledger's end writes the last count
+  SqliteDb db(path);
+  QuotaLedger ledger(db);
+  EXPECT_EQ(ledger.usage(id, "", "").at(0).requests, 51);
+}
+
+}  // namespace
+}  // namespace citadel

@@ -1,0 +1,63 @@
+#include "gateway/gateway.h"
+
+#include "gateway/sqlite_db.h"
+
+namespace citadel {
+
+Gateway::Gateway(const GatewayOptions& options) : opt_(options) {
+  if (!opt_.auth_db.empty()) {
+    db_ = std::make_unique<SqliteDb>(opt_.auth_db);
+    keys_ = std::make_unique<KeyStore>(*db_);
+    quotas_ = std::make_unique<QuotaLedger>(*db_);
+  }
+  if (!opt_.audit_log.empty())
+    audit_ = std::make_unique<AuditLog>(AuditLogOptions{opt_.audit_log, opt_.audit_max_bytes, opt_.audit_fsync});
+}
+
+Gateway::~Gateway() = default;
+
+Verdict Gateway::check_access(const std::optional<std::string>& token, Access access, int64_t now_s,
+                              std::optional<KeyRecord>* caller) const {
+  caller->reset();
+  if (!keys_ || access == Access::Open) return {};
+  if (!token) return {401, "this server needs an API key: send Authorization: Bearer <key>", "missing_api_key"};
+  *caller = keys_->authenticate(*token);
+  if (!*caller) return {401, "the API key is not valid", "invalid_api_key"};
+  const KeyRecord& k = **caller;
+  if (k.disabled) return {403, "the API key '" + k.id + "' is disabled", "key_disabled"};
+  if (k.expired(now_s)) return {403, "the API key '" + k.id + "' has expired", "key_expired"};
+  if (!role_allows(k.role, access))
+    return {403, std::string("the role '") + role_name(k.role) + "' may not use this endpoint", "permission_denied"};
+  return {};
+}
+
+Verdict Gateway::admit(const KeyRecord& caller, const std::string& model, int64_t now_ms, int64_t* ticket) {
+  *ticket = 0;
+  if (!keys_) return {};
+  if (!caller.may_use_model(model))
+    return {403, "the API key '" + caller.id + "' may not use the model '" + model + "'", "model_not_allowed"};
+  const Admission a = quotas_->admit(caller, now_ms);
+  if (!a.allowed)
+    return {429, "the API key '" + caller.id + "' is over its limit of " + a.limit + "; retry in " +
+                     std::to_string(a.retry_after) + " s",
+            "rate_limit_exceeded", a.retry_after};
+  *ticket = a.ticket;
+  return {};
+}
+
+void Gateway::settle(const KeyRecord& caller, int64_t ticket, int64_t prompt_tokens, int64_t completion_tokens,
+                     int64_t now_ms) {
+  if (quotas_ && ticket) quotas_->settle(caller.id, ticket, prompt_tokens, completion_tokens, now_ms);
+}
+
+Verdict Gateway::audit_ready() {
+  if (!audit_ || !opt_.audit_fail_closed || audit_->healthy()) return {};
+  return {503, "the audit trail cannot be written, so requests are refused until it can", "audit_unavailable", 5};
+}
+
+bool Gateway::audit(const AuditRecord& record, int64_t now_ms) {
+  if (!audit_) return true;
+  return audit_->append(audit_event_json(record, opt_.audit_content, opt_.audit_hmac_key, now_ms));
+}
+
+}  // namespace citadel
