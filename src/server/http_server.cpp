@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "gateway/gateway.h"
+#include "server/access_control.h"
 #include "server/api_error.h"
 #include "server/metrics_routes.h"
 #include "server/route_context.h"
@@ -16,6 +18,7 @@ ServedModel& RouteContext::model_for(const nlohmann::json& body) const {
   auto it = body.find("model");
   if (it == body.end() || it->is_null() || (it->is_string() && it->get<std::string>().empty())) {
     current_request().model = models.front()->id;
+    admit_to_model(*this, models.front()->id);
     return *models.front();
   }
   if (!it->is_string()) throw invalid_field("model", "must be a string");
@@ -23,6 +26,7 @@ ServedModel& RouteContext::model_for(const nlohmann::json& body) const {
   for (const auto& m : models) {
     if (m->id != id) continue;
     current_request().model = m->id;  // the metrics and log label
+    admit_to_model(*this, m->id);
     return *m;
   }
   throw ApiError(404, "the model '" + id + "' does not exist", "model", "model_not_found");
@@ -57,6 +61,13 @@ HttpServer::HttpServer(ServerConfig config)
   http_->set_read_timeout(30, 0);
   http_->set_write_timeout(30, 0);
   http_->set_keep_alive_max_count(1000);
+  // No Nagle: a chunked answer is several small writes, and Nagle held each one back until the
+  // client's delayed ACK (40 ms a request).
+  http_->set_tcp_nodelay(true);
+  if (!config_.auth_db.empty() || !config_.audit_log.empty()) {
+    gateway_ = std::make_unique<Gateway>(gateway_options(config_));
+    ctx_->gateway = gateway_.get();
+  }
   register_routes();
 }
 
@@ -70,7 +81,8 @@ void HttpServer::register_routes() {
       std::rethrow_exception(ep);
     } catch (const ApiError& e) {
       res.status = e.status();
-      if (e.status() == 503) res.set_header("Retry-After", "1");
+      if (e.retry_after() > 0) res.set_header("Retry-After", std::to_string(e.retry_after()));
+      else if (e.status() == 503) res.set_header("Retry-After", "1");
       res.set_content(e.body().dump(), "application/json");
     } catch (const std::exception& e) {
       res.status = 500;
@@ -97,10 +109,12 @@ void HttpServer::register_routes() {
                       "application/json");
       return httplib::Server::HandlerResponse::Handled;
     }
+    if (!pass_gateway(ctx, req, res)) return httplib::Server::HandlerResponse::Handled;
     return httplib::Server::HandlerResponse::Unhandled;
   });
   register_completion_routes(*http_, ctx);
   register_utility_routes(*http_, ctx);
+  register_admin_routes(*http_, ctx);
   register_metrics_routes(*http_, ctx);
 }
 

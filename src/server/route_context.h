@@ -18,6 +18,8 @@ class Server;
 
 namespace citadel {
 
+class Gateway;
+
 class RouteContext {
  public:
   explicit RouteContext(const ServerConfig& c) : config(c) {}
@@ -27,6 +29,7 @@ class RouteContext {
   std::atomic<bool> ready{false};
   std::atomic<bool> draining{false};
   std::atomic<int64_t> in_flight{0};
+  Gateway* gateway = nullptr;  // keys, quotas, audit (server/access_control.h); null: none configured
 
   // The model named by the body's "model" (the first one when absent). 404 if unknown, 503 while loading.
   ServedModel& model_for(const nlohmann::json& body) const;
@@ -39,5 +42,6 @@ class RouteContext {
 // Route groups, each in its own file.
 void register_completion_routes(httplib::Server& http, RouteContext& ctx);  // chat, completions, generate
 void register_utility_routes(httplib::Server& http, RouteContext& ctx);     // models, tokenize, embeddings, health, page
+void register_admin_routes(httplib::Server& http, RouteContext& ctx);       // keys, usage, audit (keys on)
 
 }  // namespace citadel
