@@ -1,6 +1,7 @@
 #include "gateway/pii_detector.h"
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 
@@ -81,16 +82,11 @@ std::vector<PiiSpan> PiiDetector::detect(std::string_view text) const {
   };
   // Every built-in type holds a digit or an '@'; most prose has neither, and is done in one pass.
   // Full-width forms (lead bytes EF, E3) are read as ASCII; their spans are mapped back.
-  bool digit = false, at = false, wide = false;
-  for (char c : text) {
-    digit |= pii::is_digit(c);
-    at |= c == '@';
-    wide |= c == '\xEF' || c == '\xE3';
-  }
+  const bool wide = std::memchr(text.data(), 0xEF, text.size()) || std::memchr(text.data(), 0xE3, text.size());
   pii::NarrowText narrow;
   const bool narrowed = wide && pii::narrow_fullwidth(text, narrow);
   const std::string_view scan = narrowed ? std::string_view(narrow.text) : text;
-  if (digit || at || narrowed) {
+  if (narrowed || std::any_of(text.begin(), text.end(), [](char c) { return pii::is_digit(c) || c == '@'; })) {
     if (m.email) pii::scan_emails(scan, found);
     if (m.iban) pii::scan_ibans(scan, found);
     if (m.any_number) pii::scan_numbers(scan, m.numbers, found);
