@@ -70,9 +70,28 @@ const GenerationResult& RequestStream::result() const {
 void RequestStream::push(TokenEvent ev) {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (recording_) recorded_.push_back(ev);
     events_.push_back(std::move(ev));
   }
   cv_.notify_all();
+}
+
+std::shared_ptr<RequestStream> RequestStream::replay(std::vector<TokenEvent> events, GenerationResult result) {
+  auto s = std::make_shared<RequestStream>();
+  for (auto& ev : events) s->events_.push_back(std::move(ev));
+  s->result_ = std::move(result);
+  s->finished_ = true;
+  return s;
+}
+
+void RequestStream::record() {
+  std::lock_guard<std::mutex> lock(mu_);
+  recording_ = true;
+}
+
+std::vector<TokenEvent> RequestStream::recorded() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return recorded_;
 }
 
 void RequestStream::finish(GenerationResult r) {

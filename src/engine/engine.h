@@ -65,6 +65,14 @@ class RequestStream {
   bool cancelled() const;
   const GenerationResult& result() const;  // valid once next() returned false
 
+  // A finished stream that replays `events` and ends with `result` (an answer from the response
+  // cache, served exactly as a generated one is).
+  static std::shared_ptr<RequestStream> replay(std::vector<TokenEvent> events, GenerationResult result);
+  // Keeps a copy of every event from now on (to store the answer in the response cache);
+  // recorded() gives them once the stream has finished.
+  void record();
+  std::vector<TokenEvent> recorded() const;
+
  private:
   friend class Engine;
   void push(TokenEvent ev);
@@ -75,6 +83,8 @@ class RequestStream {
   std::deque<TokenEvent> events_;
   bool finished_ = false;
   bool cancelled_ = false;
+  bool recording_ = false;
+  std::vector<TokenEvent> recorded_;
   GenerationResult result_;
 };
 
