@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libpcre2-dev libssl-dev libsqlite3-dev
   libcpp-httplib-dev libyaml-cpp-dev libhiredis-dev libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm python3 python3-yaml curl chromium prometheus
+  redis-server  # the response cache's shared backend, started by tests/gateway and tests/e2e
 )
 missing=()
 for p in "${packages[@]}"; do
