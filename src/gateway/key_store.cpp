@@ -4,12 +4,13 @@
 #include <stdexcept>
 
 #include "gateway/api_key.h"
+#include "gateway/pii_policy.h"
 #include "gateway/sqlite_db.h"
 
 namespace citadel {
 namespace {
 
-const char* const kColumns = "id, name, role, models, created, expires, disabled, rpm, tpm, tokens_per_day";
+const char* const kColumns = "id, name, role, models, created, expires, disabled, rpm, tpm, tokens_per_day, pii_policy";
 
 KeyRecord record_of(const SqliteDb::Row& r) {
   KeyRecord k;
@@ -22,6 +23,7 @@ KeyRecord record_of(const SqliteDb::Row& r) {
   k.expires = as_int(r[5]);
   k.disabled = as_int(r[6]) != 0;
   k.quota = {as_int(r[7]), as_int(r[8]), as_int(r[9])};
+  k.pii_policy = as_text(r[10]);
   return k;
 }
 
@@ -41,7 +43,8 @@ nlohmann::json key_record_json(const KeyRecord& k) {
           {"disabled", k.disabled},
           {"rpm", k.quota.requests_per_minute},
           {"tpm", k.quota.tokens_per_minute},
-          {"tokens_per_day", k.quota.tokens_per_day}};
+          {"tokens_per_day", k.quota.tokens_per_day},
+          {"pii_policy", k.pii_policy.empty() ? nlohmann::json(nullptr) : nlohmann::json(k.pii_policy)}};
 }
 
 int64_t parse_expiry(const std::string& text, int64_t now) {
@@ -76,13 +79,19 @@ KeyStore::KeyStore(SqliteDb& db) : db_(db) {
       " id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, models TEXT NOT NULL DEFAULT '',"
       " hash TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL DEFAULT 0,"
       " disabled INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0,"
-      " rpm INTEGER NOT NULL DEFAULT 0, tpm INTEGER NOT NULL DEFAULT 0, tokens_per_day INTEGER NOT NULL DEFAULT 0)");
+      " rpm INTEGER NOT NULL DEFAULT 0, tpm INTEGER NOT NULL DEFAULT 0, tokens_per_day INTEGER NOT NULL DEFAULT 0,"
+      " pii_policy TEXT NOT NULL DEFAULT '')");
+  // Databases made before a column existed get it (an older server's file keeps working).
+  bool has_pii = false;
+  for (const auto& col : db_.query("PRAGMA table_info(api_keys)")) has_pii |= as_text(col[1]) == "pii_policy";
+  if (!has_pii) db_.execute("ALTER TABLE api_keys ADD COLUMN pii_policy TEXT NOT NULL DEFAULT ''");
 }
 
 std::pair<KeyRecord, std::string> KeyStore::create(const KeySpec& spec, int64_t now) {
   check_key_name(spec.name);
   for (const std::string& m : spec.models)
     if (m.empty() || m.size() > 200) throw std::invalid_argument("a model name has 1 to 200 bytes");
+  if (!spec.pii_policy.empty()) parse_pii_policy(spec.pii_policy);  // throws for an unknown one
   const KeyQuota& q = spec.quota;
   if (q.requests_per_minute < 0 || q.tokens_per_minute < 0 || q.tokens_per_day < 0)
     throw std::invalid_argument("quotas are 0 (unlimited) or positive");
@@ -90,10 +99,10 @@ std::pair<KeyRecord, std::string> KeyStore::create(const KeySpec& spec, int64_t 
     const GeneratedKey g = generate_api_key();
     const std::string models = spec.models.empty() ? "" : nlohmann::json(spec.models).dump();
     const int64_t added = db_.execute(
-        "INSERT OR IGNORE INTO api_keys (id, name, role, models, hash, created, expires, rpm, tpm, tokens_per_day)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT OR IGNORE INTO api_keys (id, name, role, models, hash, created, expires, rpm, tpm, tokens_per_day,"
+        " pii_policy) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         {g.id, spec.name, std::string(role_name(spec.role)), models, g.hash, now, spec.expires, q.requests_per_minute,
-         q.tokens_per_minute, q.tokens_per_day});
+         q.tokens_per_minute, q.tokens_per_day, spec.pii_policy});
     if (added == 1) return {*find(g.id), g.key};
   }
 }
@@ -116,7 +125,7 @@ std::optional<KeyRecord> KeyStore::authenticate(std::string_view key) const {
   if (!id) return std::nullopt;
   const auto rows =
       db_.query(std::string("SELECT ") + kColumns + ", hash FROM api_keys WHERE id = ?1 AND revoked = 0", {*id});
-  if (rows.empty() || !hashes_equal(as_text(rows[0][10]), key_hash(key))) return std::nullopt;
+  if (rows.empty() || !hashes_equal(as_text(rows[0][11]), key_hash(key))) return std::nullopt;
   return record_of(rows[0]);
 }
 

@@ -29,6 +29,7 @@ struct KeySpec {
   std::vector<std::string> models;  // empty: every model
   int64_t expires = 0;              // unix seconds; 0: never
   KeyQuota quota;
+  std::string pii_policy;           // "" : the model's / server's; else off, log-only, redact-input, redact-both
 };
 
 struct KeyRecord {
@@ -38,12 +39,13 @@ struct KeyRecord {
   int64_t created = 0, expires = 0;
   bool disabled = false;
   KeyQuota quota;
+  std::string pii_policy;
 
   bool expired(int64_t now) const { return expires != 0 && now >= expires; }
   bool may_use_model(const std::string& model) const;
 };
 
-// {"id","name","role","models","created","expires","disabled","rpm","tpm","tokens_per_day"}.
+// {"id","name","role","models","created","expires","disabled","rpm","tpm","tokens_per_day","pii_policy"}.
 nlohmann::json key_record_json(const KeyRecord& k);
 
 // "30d", "12h", "90m", "3600s" (or a bare number of seconds) from now; "never" or "" gives 0.

@@ -1,7 +1,7 @@
 // The admin API, present when keys are on (--auth-db): keys (admins), usage and the audit trail
 // (admins and auditors). server/access_control.cpp has already checked the caller's role.
 //   GET    /admin/keys                    list
-//   POST   /admin/keys                    create: {name, role, models, expires, rpm, tpm, tokens_per_day}
+//   POST   /admin/keys                    create: {name, role, models, expires, rpm, tpm, tokens_per_day, pii_policy}
 //   DELETE /admin/keys/{id}               revoke
 //   POST   /admin/keys/{id}/rotate        new secret; POST .../disable, .../enable
 //   GET    /admin/usage?key=&from=&to=    per key and UTC day
@@ -15,6 +15,7 @@
 #include <fstream>
 
 #include "gateway/gateway.h"
+#include "gateway/pii_policy.h"
 #include "server/api_error.h"
 #include "server/json_fields.h"
 #include "server/route_context.h"
@@ -48,6 +49,7 @@ KeySpec key_spec(const json& body) {
     check_key_name(spec.name);
     spec.role = parse_role(get_string(body, "role", "user"));
     if (auto e = get_optional_string(body, "expires")) spec.expires = parse_expiry(*e, std::time(nullptr));
+    if (auto p = get_optional_string(body, "pii_policy")) spec.pii_policy = pii_policy_name(parse_pii_policy(*p));
   } catch (const std::invalid_argument& e) {
     throw ApiError(400, e.what(), "", "invalid_value");
   }

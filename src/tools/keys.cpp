@@ -25,11 +25,11 @@ std::vector<std::string> split_models(const std::string& s) {
 void print_key(const KeyRecord& k) {
   std::string models;
   for (const auto& m : k.models) models += (models.empty() ? "" : ",") + m;
-  std::printf("%s  %-8s %-24s models=%s expires=%lld%s rpm=%lld tpm=%lld tokens/day=%lld\n", k.id.c_str(),
+  std::printf("%s  %-8s %-24s models=%s expires=%lld%s rpm=%lld tpm=%lld tokens/day=%lld pii=%s\n", k.id.c_str(),
               role_name(k.role), k.name.c_str(), models.empty() ? "*" : models.c_str(),
               static_cast<long long>(k.expires), k.disabled ? " DISABLED" : "",
               static_cast<long long>(k.quota.requests_per_minute), static_cast<long long>(k.quota.tokens_per_minute),
-              static_cast<long long>(k.quota.tokens_per_day));
+              static_cast<long long>(k.quota.tokens_per_day), k.pii_policy.empty() ? "(model's)" : k.pii_policy.c_str());
 }
 
 int run_keys(int argc, char** argv) {
@@ -38,7 +38,7 @@ int run_keys(int argc, char** argv) {
                "auditor (read usage and audit). Keys are shown once; only their SHA-256 is stored.",
                "citadel keys"};
   app.require_subcommand(1);
-  std::string db_path, name, role = "user", models, expires, id, from, to;
+  std::string db_path, name, role = "user", models, expires, id, from, to, pii_policy;
   int64_t rpm = 0, tpm = 0, tpd = 0;
   bool json_out = false;
   auto db_option = [&](CLI::App* c) { c->add_option("--db", db_path, "key database (SQLite file)")->required(); };
@@ -53,6 +53,8 @@ int run_keys(int argc, char** argv) {
   create->add_option("--rpm", rpm, "requests per minute (0: unlimited)")->check(CLI::NonNegativeNumber);
   create->add_option("--tpm", tpm, "tokens per minute, prompt + completion (0: unlimited)")->check(CLI::NonNegativeNumber);
   create->add_option("--tokens-per-day", tpd, "tokens per UTC day (0: unlimited)")->check(CLI::NonNegativeNumber);
+  create->add_option("--pii-policy", pii_policy, "PII policy for this key's requests (default: the model's)")
+      ->check(CLI::IsMember({"off", "log-only", "redact-input", "redact-both"}));
   CLI::App* list = app.add_subcommand("list", "list the keys (never the keys themselves)");
   db_option(list);
   list->add_flag("--json", json_out, "one JSON array");
@@ -83,6 +85,7 @@ int run_keys(int argc, char** argv) {
     spec.models = split_models(models);
     spec.expires = parse_expiry(expires, now);
     spec.quota = {rpm, tpm, tpd};
+    spec.pii_policy = pii_policy;
     auto [rec, key] = keys.create(spec, now);
     print_key(rec);
     std::fprintf(stderr, "The key is shown once; store it now:\n");
