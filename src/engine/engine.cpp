@@ -196,6 +196,7 @@ struct Engine::Impl {
     s.result.reason = reason;
     s.result.error = error;
     s.result.error_code = error_code;
+    s.result.stop_sequence = s.stops.matched();
     s.result.completion_tokens = s.generated;
     s.result.total_seconds = std::chrono::duration<double>(Clock::now() - s.submitted).count();
     s.stream->finish(s.result);
@@ -361,9 +362,11 @@ struct Engine::Impl {
         if (!all_finite(row, n_vocab)) {
           // Every earlier position feeds this one through attention, so a NaN anywhere in the
           // sequence's K/V shows here: the sequence fails, the others in the batch go on.
+          {  // counted before the stream ends, so a caller that sees the error sees the count
+            std::lock_guard<std::mutex> lock(mu);
+            ++stats.non_finite_logits;
+          }
           finish(*s, FinishReason::Error, non_finite_logits_error(s->n_past - 1), "non_finite_logits");
-          std::lock_guard<std::mutex> lock(mu);
-          ++stats.non_finite_logits;
           done = true;
         } else {
           // A prompt whose logits are good: its full blocks go into the prefix cache.

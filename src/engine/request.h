@@ -50,6 +50,7 @@ struct GenerationResult {
   FinishReason reason = FinishReason::Stop;
   std::string error;       // set when reason == Error
   std::string error_code;  // its kind, for metrics and API errors: "non_finite_logits", ... ("" otherwise)
+  std::string stop_sequence;  // the stop string that ended it ("" when it ended otherwise)
   int32_t prompt_tokens = 0;
   int32_t completion_tokens = 0;
   int32_t cached_prompt_tokens = 0;  // prompt tokens whose KV came from the prefix cache

@@ -12,6 +12,7 @@ class StopMatcher {
   // Adds generated text; returns the text that is now safe to emit.
   std::string push(const std::string& text);
   bool stopped() const { return stopped_; }
+  const std::string& matched() const { return matched_; }  // the stop string found ("" before)
   // The held-back remainder (call when generation ends without a stop).
   std::string flush();
 
@@ -19,6 +20,7 @@ class StopMatcher {
   std::vector<std::string> stops_;
   std::string pending_;
   bool stopped_ = false;
+  std::string matched_;
 };
 
 }  // namespace citadel

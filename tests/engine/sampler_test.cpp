@@ -118,7 +118,15 @@ TEST(StopMatcher, HoldsBackPartialStopAndCutsAtStop) {
   EXPECT_EQ(m.push(" world\n"), " world");
   EXPECT_EQ(m.push("\nmore"), "");
   EXPECT_TRUE(m.stopped());
+  EXPECT_EQ(m.matched(), "\n\n");
   EXPECT_EQ(m.push("ignored"), "");
+}
+
+TEST(StopMatcher, MatchedIsTheEarliestStopString) {
+  StopMatcher m({"world", "lo"});
+  EXPECT_EQ(m.matched(), "");
+  EXPECT_EQ(m.push("hello world"), "hel");
+  EXPECT_EQ(m.matched(), "lo");
 }
 
 TEST(StopMatcher, FlushReturnsRemainder) {
