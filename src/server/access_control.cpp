@@ -33,10 +33,9 @@ std::optional<std::string> presented_token(const httplib::Request& req) {
 void refuse(const httplib::Request& req, httplib::Response& res, const Verdict& v) {
   RequestScope& s = current_request();
   s.refusal = v.code;
-  res.status = v.status;
   if (v.status == 401) res.set_header("WWW-Authenticate", "Bearer");
-  if (v.retry_after > 0) res.set_header("Retry-After", std::to_string(v.retry_after));
-  res.set_content(ApiError(v.status, v.message, "", v.code).body().dump(), "application/json");
+  // In the shape of the route's API: a 401 on /v1/messages is Anthropic's, on /api/chat Ollama's.
+  send_error(res, req.path, ApiError(v.status, v.message, "", v.code).with_retry_after(v.retry_after));
   if (v.status == 429) server_metrics().counter_add("citadel_rate_limit_refusals_total", {});
 }
 

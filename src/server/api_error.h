@@ -5,6 +5,10 @@
 #include <stdexcept>
 #include <string>
 
+namespace httplib {
+struct Response;
+}
+
 namespace citadel {
 
 class ApiError : public std::runtime_error {
@@ -32,5 +36,22 @@ class ApiError : public std::runtime_error {
 inline ApiError invalid_field(const std::string& field, const std::string& why) {
   return ApiError(400, "'" + field + "' " + why, field, "invalid_value");
 }
+
+// Each API answers errors in its own shape: OpenAI {"error": {message, type, param, code}},
+// Anthropic {"type": "error", "error": {type, message}} (/v1/messages...), Ollama {"error": "..."}
+// (/api/...). The whole server renders errors through error_reply(), so a refusal of any kind
+// (bad body, auth, quota, draining, no route) reaches a client in the shape its SDK parses.
+enum class ApiDialect { OpenAI, Anthropic, Ollama };
+ApiDialect dialect_of(const std::string& path);
+
+struct ErrorReply {
+  int status;         // Anthropic's overload is 529, not 503
+  std::string body;
+  std::string content_type = "application/json";
+};
+nlohmann::json error_body(ApiDialect dialect, const ApiError& e);
+ErrorReply error_reply(const std::string& path, const ApiError& e);
+// Fills `res` with error_reply(): status, body, Retry-After (the error's, else 1 s on 503).
+void send_error(httplib::Response& res, const std::string& path, const ApiError& e);
 
 }  // namespace citadel

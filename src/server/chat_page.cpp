@@ -26,6 +26,7 @@ const std::string& chat_page_html() {
   #keybox { display: none; background: #fff6d6; border: 1px solid #e8d48a; padding: 10px 12px; border-radius: 8px; margin-bottom: 12px; }
   #keybox input { font: inherit; width: 28em; }
   #status { font-size: 13px; color: #a33; margin: 8px 0; min-height: 1em; }
+  #apis { margin-top: 16px; font-size: 13px; } #apis pre { overflow-x: auto; background: #fff; padding: 8px; }
 </style>
 </head>
 <body>
@@ -44,6 +45,16 @@ const std::string& chat_page_html() {
     <textarea id="input" placeholder="Ask something…" required></textarea>
     <button id="send" type="submit">Send</button>
   </form>
+  <details id="apis"><summary>APIs this server speaks (one example each)</summary>
+<pre>OpenAI     POST /v1/chat/completions  {"model": "…", "messages": [{"role": "user", "content": "Hi"}]}
+           (also /v1/completions, /v1/embeddings, /v1/models)
+OpenAI     POST /v1/responses         {"model": "…", "input": "Hi", "max_output_tokens": 64}
+Anthropic  POST /v1/messages          {"model": "…", "max_tokens": 64, "messages": [{"role": "user", "content": "Hi"}]}
+           (also /v1/messages/count_tokens)
+Ollama     POST /api/chat             {"model": "…", "messages": [{"role": "user", "content": "Hi"}], "stream": false}
+           (also /api/generate, /api/embed, /api/tags, /api/show, /api/ps, /api/version)
+Simple     POST /generate             {"prompt": "Hi", "max_tokens": 64}</pre>
+  </details>
 </main>
 <script>
 const log = document.getElementById('log');

@@ -2,10 +2,8 @@
 // choices on the engine, and the OpenAI response shapes (whole or streamed as SSE).
 #include <httplib.h>
 
-#include <random>
-
-#include "engine/json_constraint.h"
 #include "server/api_error.h"
+#include "server/generation.h"
 #include "server/metrics_routes.h"
 #include "server/json_fields.h"
 #include "server/route_context.h"
@@ -17,50 +15,12 @@ namespace {
 using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-std::string random_id(const char* prefix) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
-  return std::string(prefix) + buf;
-}
-
-int64_t now_unix() { return static_cast<int64_t>(std::time(nullptr)); }
-
-// What a request asks for, before it becomes n engine requests.
-struct CompletionSpec {
-  GenerationRequest base;
-  int n = 1;
-  bool stream = false;
-  bool include_usage = false;
-  bool logprobs = false;
-  bool json_mode = false;
-  std::shared_ptr<const JsonSchema> schema;  // json_schema: the compiled schema (null: any object)
-  bool has_tools = false;
-};
+std::string dump(const json& j) { return dump_json(j); }
 
 // The sampling fields shared by every completion route.
 void parse_sampling(const json& body, CompletionSpec& spec, const RouteContext& ctx) {
-  GenerationRequest& r = spec.base;
-  const int64_t max_tokens_default = 512;
-  int64_t max_tokens = get_int(body, "max_tokens", max_tokens_default, 1, 1 << 24);
-  max_tokens = get_int(body, "max_completion_tokens", max_tokens, 1, 1 << 24);
-  r.max_tokens = static_cast<int32_t>(max_tokens);
-  SamplingParams& s = r.sampling;
-  s.temperature = static_cast<float>(get_number(body, "temperature", 1.0, 0.0, 2.0));
-  s.top_p = static_cast<float>(get_number(body, "top_p", 1.0, 0.0, 1.0));
-  s.top_k = static_cast<int32_t>(get_int(body, "top_k", 0, 0, 1 << 20));
-  s.min_p = static_cast<float>(get_number(body, "min_p", 0.0, 0.0, 1.0));
-  s.frequency_penalty = static_cast<float>(get_number(body, "frequency_penalty", 0.0, -2.0, 2.0));
-  s.presence_penalty = static_cast<float>(get_number(body, "presence_penalty", 0.0, -2.0, 2.0));
-  s.repeat_penalty = static_cast<float>(get_number(body, "repeat_penalty", 1.0, 0.01, 10.0));
-  s.repeat_last_n = 64;
-  static thread_local std::mt19937_64 seeder{std::random_device{}()};
-  s.seed = static_cast<uint64_t>(get_int(body, "seed", static_cast<int64_t>(seeder() >> 1), INT64_MIN, INT64_MAX));
-  r.stop = get_string_or_list(body, "stop", 16);
-  for (const auto& st : r.stop)
-    if (st.empty()) throw invalid_field("stop", "must not contain empty strings");
+  read_sampling(body, SamplingFields{}, spec.base, ctx);
+  spec.base.max_tokens = static_cast<int32_t>(get_int(body, "max_completion_tokens", spec.base.max_tokens, 1, 1 << 24));
   spec.n = static_cast<int>(get_int(body, "n", 1, 1, 16));
   spec.stream = get_bool(body, "stream", false);
   if (auto it = body.find("stream_options"); it != body.end() && !it->is_null()) {
@@ -76,137 +36,10 @@ void parse_sampling(const json& body, CompletionSpec& spec, const RouteContext& 
       if (!it->contains("json_schema") || !(*it)["json_schema"].is_object())
         throw invalid_field("response_format.json_schema", "is required for type json_schema");
       const json& spec_schema = (*it)["json_schema"];
-      if (auto s = spec_schema.find("schema"); s != spec_schema.end() && !s->is_null()) {
-        try {
-          spec.schema = JsonSchema::compile(*s);
-        } catch (const std::invalid_argument& e) {
-          throw invalid_field("response_format.json_schema.schema", e.what());
-        }
-      }
+      if (auto s = spec_schema.find("schema"); s != spec_schema.end() && !s->is_null())
+        spec.schema = compile_schema(*s, "response_format.json_schema.schema");
     }
   }
-  r.deadline = ctx.deadline();
-}
-
-// Submits the n choices; engine refusals become API errors.
-std::vector<std::shared_ptr<RequestStream>> submit_all(ServedModel& m, const CompletionSpec& spec,
-                                                        const char* prompt_field) {
-  std::vector<std::shared_ptr<RequestStream>> streams;
-  try {
-    for (int i = 0; i < spec.n; ++i) {
-      GenerationRequest r = spec.base;
-      r.sampling.seed += static_cast<uint64_t>(i);
-      if (spec.json_mode)
-        r.constraint = std::make_shared<JsonConstraint>(m.pieces, spec.schema ? spec.schema : JsonSchema::any_object());
-      streams.push_back(m.engine->submit(std::move(r)));
-    }
-  } catch (const QueueFull& e) {
-    for (auto& s : streams) s->cancel();
-    throw ApiError(503, e.what(), "", "queue_full");
-  } catch (const std::invalid_argument& e) {
-    for (auto& s : streams) s->cancel();
-    const std::string msg = e.what();
-    throw ApiError(400, msg, prompt_field,
-                   msg.find("context") != std::string::npos ? "context_length_exceeded" : "invalid_value");
-  }
-  return streams;
-}
-
-struct Choice {
-  std::string text;
-  std::vector<TokenEvent> tokens;
-  GenerationResult result;
-};
-
-// Adds one event of a choice (false when the choice has finished: its result is taken then).
-bool take(RequestStream& s, Choice& c, std::optional<bool> got, TokenEvent& ev) {
-  if (*got) {
-    c.text += ev.text;
-    if (ev.token >= 0) c.tokens.push_back(std::move(ev));
-    return true;
-  }
-  c.result = s.result();
-  observe_generation(c.result);
-  note_output_text(c.text);
-  return false;
-}
-
-// Non-streamed answers. The handler waits for each choice's first token, so what fails before it
-// (a request the KV cache cannot hold) keeps its status code; the rest is collected inside a
-// content provider that checks the connection while it waits, so a client that goes away cancels
-// its request (slot and KV blocks freed at once) instead of generating on to max_tokens.
-// `build` turns the finished choices into the JSON answer (it may throw ApiError).
-void reply_when_done(httplib::Response& res, RouteContext& ctx, std::vector<std::shared_ptr<RequestStream>> streams,
-                     std::function<json(const std::vector<Choice>&)> build) {
-  auto choices = std::make_shared<std::vector<Choice>>(streams.size());
-  auto open = std::make_shared<std::vector<bool>>(streams.size(), true);
-  size_t n_open = streams.size();
-  for (size_t i = 0; i < streams.size(); ++i) {
-    TokenEvent ev;
-    std::optional<bool> got = streams[i]->next(ev);
-    if (!take(*streams[i], (*choices)[i], got, ev)) (*open)[i] = false, --n_open;
-  }
-  if (n_open == 0) {
-    res.set_content(dump(build(*choices)), "application/json");
-    return;
-  }
-  for (size_t i = 0; i < streams.size(); ++i)
-    if (!(*open)[i] && (*choices)[i].result.reason == FinishReason::Error) {
-      for (auto& s : streams) s->cancel();
-      res.set_content(dump(build(*choices)), "application/json");  // build throws the error
-      return;
-    }
-  ++ctx.in_flight;
-  res.set_chunked_content_provider(
-      "application/json",
-      [streams, choices, open, build](size_t, httplib::DataSink& sink) {
-        using Clock = std::chrono::steady_clock;
-        auto last_check = Clock::now();
-        for (size_t i = 0; i < streams.size(); ++i) {
-          while ((*open)[i]) {
-            TokenEvent ev;
-            const std::optional<bool> got = streams[i]->next_for(ev, std::chrono::milliseconds(100));
-            if (Clock::now() - last_check > std::chrono::milliseconds(100)) {  // tokens or not
-              if (!sink.is_writable()) return false;  // the client went away: the release cancels
-              last_check = Clock::now();
-            }
-            if (got && !take(*streams[i], (*choices)[i], got, ev)) (*open)[i] = false;
-          }
-        }
-        std::string body;
-        try {
-          body = dump(build(*choices));
-        } catch (const ApiError& e) {  // the status line has gone: the error travels in the body
-          body = dump(e.body());
-        } catch (const std::exception& e) {
-          body = dump(ApiError(500, e.what()).body());
-        }
-        sink.write(body.data(), body.size());
-        sink.done();
-        return true;
-      },
-      [&ctx, streams](bool) {
-        for (auto& s : streams) s->cancel();
-        --ctx.in_flight;
-      });
-}
-
-std::string finish_reason(const GenerationResult& r) {
-  if (r.reason == FinishReason::Error) throw ApiError(500, "generation failed: " + r.error, "", r.error_code);
-  return r.reason == FinishReason::Stop ? "stop" : "length";
-}
-
-json usage_json(int32_t prompt, int32_t completion, int32_t cached) {
-  return {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion},
-          {"prompt_tokens_details", {{"cached_tokens", cached}}}};
-}
-
-// Usage of n choices of one prompt: the prompt counts once, completions add up.
-json usage_of(const std::vector<Choice>& choices) {
-  int32_t completion = 0;
-  for (const auto& c : choices) completion += c.result.completion_tokens;
-  const GenerationResult& first = choices.front().result;
-  return usage_json(first.prompt_tokens, completion, first.cached_prompt_tokens);
 }
 
 json bytes_of(const std::string& s) {
@@ -252,8 +85,9 @@ ojson chat_messages(const json& body) {
     const json& m = (*it)[i];
     const std::string where = "messages[" + std::to_string(i) + "]";
     if (!m.is_object()) throw invalid_field(where, "must be an object");
-    if (!m.contains("role") || !m["role"].is_string()) throw invalid_field(where + ".role", "must be a string");
+    if (!m.contains("role")) throw invalid_field(where + ".role", "is required");
     ojson msg = ojson::parse(m.dump());
+    msg["role"] = chat_role(m["role"], where + ".role");  // OpenAI answers an unknown role with 400
     if (m.contains("content") && m["content"].is_array()) {
       std::string text;
       for (const auto& part : m["content"]) {
@@ -276,7 +110,7 @@ ojson chat_messages(const json& body) {
   return out;
 }
 
-std::vector<int32_t> render_chat_prompt(ServedModel& m, const json& body, bool* has_tools) {
+std::vector<int32_t> chat_prompt(ServedModel& m, const json& body, bool* has_tools) {
   ojson messages = chat_messages(body);
   ojson tools = nullptr;
   if (auto it = body.find("tools"); it != body.end() && !it->is_null()) {
@@ -289,15 +123,7 @@ std::vector<int32_t> render_chat_prompt(ServedModel& m, const json& body, bool* 
     if (!it->is_object()) throw invalid_field("chat_template_kwargs", "must be an object");
     extra = ojson::parse(it->dump());
   }
-  std::string prompt;
-  try {
-    prompt = m.chat_template->render(messages, true, tools, extra);
-  } catch (const ChatTemplateRaised& e) {
-    throw ApiError(400, std::string("the chat template refused the conversation: ") + e.what(), "messages");
-  } catch (const ChatTemplateError& e) {
-    throw ApiError(400, std::string("the chat template failed: ") + e.what(), "messages");
-  }
-  return m.tokenizer->encode(prompt, true, true);
+  return render_chat_prompt(m, messages, tools, extra);
 }
 
 // Streams the choices as SSE; `make_chunk(index, delta_text, finish_reason_or_null, role, token)`
@@ -382,7 +208,7 @@ void handle_chat(RouteContext& ctx, const httplib::Request& req, httplib::Respon
   spec.logprobs = get_bool(body, "logprobs", false);
   const int64_t top = get_int(body, "top_logprobs", 0, 0, 20);
   if (spec.logprobs) spec.base.top_logprobs = static_cast<int32_t>(std::max<int64_t>(top, 1));
-  spec.base.prompt = render_chat_prompt(m, body, &spec.has_tools);
+  spec.base.prompt = chat_prompt(m, body, &spec.has_tools);
   const std::string id = random_id("chatcmpl-");
   const int64_t created = now_unix();
   auto streams = submit_all(m, spec, "messages");
@@ -543,19 +369,6 @@ void handle_generate(RouteContext& ctx, const httplib::Request& req, httplib::Re
     return {{"response", c.text}, {"model", m.id}, {"finish_reason", finish_reason(c.result)},
             {"usage", usage_json(c.result.prompt_tokens, c.result.completion_tokens, c.result.cached_prompt_tokens)}};
   });
-}
-
-// Counts requests in flight (for draining); streaming handlers count themselves until the stream ends.
-template <typename Handler>
-httplib::Server::Handler counted(RouteContext& ctx, Handler h) {
-  return [&ctx, h](const httplib::Request& req, httplib::Response& res) {
-    ++ctx.in_flight;
-    struct Guard {
-      RouteContext& c;
-      ~Guard() { --c.in_flight; }
-    } guard{ctx};
-    h(ctx, req, res);
-  };
 }
 
 }  // namespace

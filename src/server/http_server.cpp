@@ -75,18 +75,15 @@ HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::register_routes() {
   RouteContext& ctx = *ctx_;
-  // Every handler's ApiError (and anything unexpected) becomes an OpenAI-style error object.
-  http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+  // Every handler's ApiError (and anything unexpected) becomes an error object in the shape of
+  // the route's API (OpenAI, Anthropic or Ollama: api_error.h).
+  http_->set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
     try {
       std::rethrow_exception(ep);
     } catch (const ApiError& e) {
-      res.status = e.status();
-      if (e.retry_after() > 0) res.set_header("Retry-After", std::to_string(e.retry_after()));
-      else if (e.status() == 503) res.set_header("Retry-After", "1");
-      res.set_content(e.body().dump(), "application/json");
+      send_error(res, req.path, e);
     } catch (const std::exception& e) {
-      res.status = 500;
-      res.set_content(ApiError(500, e.what()).body().dump(), "application/json");
+      send_error(res, req.path, ApiError(500, e.what()));
     }
   });
   // Statuses httplib produces itself (404 route, 413 body too large, 400 bad request line).
@@ -96,17 +93,14 @@ void HttpServer::register_routes() {
     if (res.status == 404) message = "no route " + req.method + " " + req.path;
     if (res.status == 413) message = "the request body is larger than the server accepts";
     if (res.status == 405) message = "method not allowed";
-    res.set_content(ApiError(res.status, message).body().dump(), "application/json");
+    send_error(res, req.path, ApiError(res.status, message));
   });
   // Every answered request is counted, timed and (with --log-format json) logged under its request id.
   http_->set_logger([&ctx](const httplib::Request& req, const httplib::Response& res) { end_request(ctx, req, res); });
   http_->set_pre_routing_handler([&ctx](const httplib::Request& req, httplib::Response& res) {
     begin_request(req, res);
     if (ctx.draining && req.method == "POST") {
-      res.status = 503;
-      res.set_header("Retry-After", "5");
-      res.set_content(ApiError(503, "the server is shutting down", "", "shutting_down").body().dump(),
-                      "application/json");
+      send_error(res, req.path, ApiError(503, "the server is shutting down", "", "shutting_down").with_retry_after(5));
       return httplib::Server::HandlerResponse::Handled;
     }
     if (!pass_gateway(ctx, req, res)) return httplib::Server::HandlerResponse::Handled;
@@ -114,6 +108,9 @@ void HttpServer::register_routes() {
   });
   register_completion_routes(*http_, ctx);
   register_utility_routes(*http_, ctx);
+  register_anthropic_routes(*http_, ctx);
+  register_responses_routes(*http_, ctx);
+  register_ollama_routes(*http_, ctx);
   register_admin_routes(*http_, ctx);
   register_metrics_routes(*http_, ctx);
 }

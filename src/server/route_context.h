@@ -42,6 +42,9 @@ class RouteContext {
 // Route groups, each in its own file.
 void register_completion_routes(httplib::Server& http, RouteContext& ctx);  // chat, completions, generate
 void register_utility_routes(httplib::Server& http, RouteContext& ctx);     // models, tokenize, embeddings, health, page
+void register_anthropic_routes(httplib::Server& http, RouteContext& ctx);   // /v1/messages, count_tokens
+void register_responses_routes(httplib::Server& http, RouteContext& ctx);   // /v1/responses
+void register_ollama_routes(httplib::Server& http, RouteContext& ctx);      // /api/... (Ollama)
 void register_admin_routes(httplib::Server& http, RouteContext& ctx);       // keys, usage, audit (keys on)
 
 }  // namespace citadel
