@@ -134,6 +134,14 @@ struct Batch {
     }
     return size > 0;
   }
+  // Buffers that held an unusually long line give their memory back, so that memory stays flat
+  // however many long lines the file has.
+  void release_large() {
+    for (size_t k = 0; k < size; ++k) {
+      if (lines[k].capacity() > (size_t{1} << 20)) std::string().swap(lines[k]);
+      if (outs[k].capacity() > (size_t{1} << 20)) std::string().swap(outs[k]);
+    }
+  }
 };
 
 // What each thread found, summed at the end.
@@ -248,6 +256,7 @@ int run_redact(int argc, char** argv) {
       }
     }
     if (total) bar.update(reader.bytes() >> 20, total >> 20);
+    batch.release_large();
   }
   bar.finish();
   const bool read_failed = std::ferror(in.get()) != 0;
