@@ -70,7 +70,10 @@ void declare_all(MetricsRegistry& m) {
 std::string endpoint_label(const std::string& path) {
   static const char* known[] = {"/v1/chat/completions", "/v1/completions", "/generate",   "/v1/embeddings",
                                 "/v1/models",           "/tokenize",       "/detokenize", "/health",
-                                "/metrics",             "/"};
+                                "/metrics",             "/",
+                                "/v1/messages",         "/v1/messages/count_tokens", "/v1/responses",
+                                "/api/chat",            "/api/generate",   "/api/embed",  "/api/embeddings",
+                                "/api/tags",            "/api/show",       "/api/ps",     "/api/version"};
   for (const char* k : known)
     if (path == k) return path;
   return "other";

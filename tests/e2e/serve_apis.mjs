@@ -385,5 +385,12 @@ await test(`hostile bodies (${hostile.length}) get 4xx in the route's error shap
   assert.equal(health.status, 200);
 });
 
+await test('metrics count the new routes by endpoint and model', async () => {
+  const text = await (await fetch(url + '/metrics')).text();
+  for (const ep of ['/v1/messages', '/v1/responses', '/api/chat', '/api/generate', '/v1/messages/count_tokens'])
+    assert.match(text, new RegExp(`citadel_http_requests_total\\{endpoint="${ep}",model="stories",status="200"\\} [1-9]`), ep);
+  assert.match(text, /citadel_http_requests_total\{endpoint="\/v1\/messages",model="[^"]*",status="400"\} [1-9]/);
+});
+
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
