@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config clang
+  libsimde-dev  # the AVX-512 kernels compiled a second time for CPUs without it (kernels_avx512_emulated.cpp)
   g++-aarch64-linux-gnu qemu-user-static  # the aarch64 (NEON) tests in scripts/test.sh
   nlohmann-json3-dev libcli11-dev libpcre2-dev libssl-dev libsqlite3-dev
   libcpp-httplib-dev libyaml-cpp-dev libhiredis-dev libgtest-dev libgmock-dev libbenchmark-dev

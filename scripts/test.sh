@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds (if needed) and runs the whole test suite with CTest, then the aarch64 cross build
 # (core and model layers with the NEON kernels: test_core, test_model) under qemu-user. The golden
-# and architecture tests run a second time with the scalar kernels (CITADEL_ISA=scalar).
+# and architecture tests run a second time with the scalar kernels (CITADEL_ISA=scalar), and on x86
+# with the AVX2 set (AVX-512 CPUs) or the SIMDe-emulated avx512 set (AVX2-only CPUs).
 # Arguments go to both ctest runs (e.g. -R Kernels). CITADEL_SKIP_AARCH64=1 skips the second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,26 @@ status=0
 echo "golden and architecture tests with CITADEL_ISA=scalar:"
 (cd build && CITADEL_ISA=scalar ctest --output-on-failure -j"$(nproc)" -R 'Golden|Architecture|Llama2c' "$@") ||
   status=$?
+# The avx512 kernels run natively where the CPU has AVX-512 (F/BW/VL/VNNI), else through SIMDe
+# (avx512-emulated, in kernels::available() there): either way the golden and architecture tests
+# also run with the set that active() does not pick, and on AVX-512 machines the kernel tests
+# once more with the SIMDe build of the same source.
+if [ "$(uname -m)" = x86_64 ]; then
+  flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
+  if [[ " $flags " == *" avx512f "* && " $flags " == *" avx512bw "* && " $flags " == *" avx512vl "* &&
+        " $flags " == *" avx512_vnni "* ]]; then
+    echo "golden and architecture tests with CITADEL_ISA=avx2 (this CPU picks avx512):"
+    (cd build && CITADEL_ISA=avx2 ctest --output-on-failure -j"$(nproc)" -R 'Golden|Architecture|Llama2c' "$@") ||
+      status=$?
+    echo "kernel tests with CITADEL_ISA=avx512-emulated (the SIMDe build of the avx512 set):"
+    (cd build && CITADEL_ISA=avx512-emulated ctest --output-on-failure -j"$(nproc)" \
+      -R 'Kernels|Matmul|Softmax|Attention' "$@") || status=$?
+  elif [[ " $flags " == *" avx2 "* ]]; then
+    echo "golden and architecture tests with CITADEL_ISA=avx512-emulated (no AVX-512 here: SIMDe):"
+    (cd build && CITADEL_ISA=avx512-emulated ctest --output-on-failure -j"$(nproc)" -R 'Golden|Architecture|Llama2c' "$@") ||
+      status=$?
+  fi
+fi
 
 # aarch64: cross-compiled with Debian's g++-aarch64-linux-gnu, run by qemu-aarch64-static (both
 # installed by scripts/setup.sh). Missing tools skip this part; they never fail the suite.

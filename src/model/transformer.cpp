@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "core/kernels/kernels.h"
-#include "core/kernels/softmax.h"
 #include "core/matmul.h"
 #include "core/ops.h"
+#include "model/attention.h"
 #include "model/lora_apply.h"
 
 namespace citadel {
@@ -83,41 +83,9 @@ void self_attention(const HParams& hp, const Weights& weights, int il, const Bat
     kv.store(il, batch.seq_ids[t], pos, k.data() + t * kv_dim, v.data() + t * kv_dim);
   }
 
-  // Each (token, head) pair attends over its sequence's positions 0..pos (causal), a KV block
-  // of kBlockSize contiguous rows at a time.
   std::vector<float> attn(n * q_dim);
-  const int64_t group = hp.n_head / hp.n_head_kv, kv_stride = kv.kv_dim();
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const kernels::KernelSet& ks = kernels::active();
-  constexpr int64_t kB = KvCache::kBlockSize;
-  const bool f16 = kv.type() == KvType::F16;
-  pool.parallel_for(n * hp.n_head, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores;
-    for (int64_t job = begin; job < end; ++job) {
-      const int64_t t = job / hp.n_head, h = job % hp.n_head, kvh = h / group;
-      const int64_t n_pos = batch.positions[t] + 1;
-      const int32_t seq = batch.seq_ids[t];
-      const float* qh = q.data() + t * q_dim + h * hd;
-      scores.resize(n_pos);
-      for (int64_t b = 0; b * kB < n_pos; ++b) {
-        const int rows = static_cast<int>(std::min(kB, n_pos - b * kB));
-        const void* keys = kv.k_block(il, seq, b);
-        float* out = scores.data() + b * kB;
-        if (f16) ks.dot_rows_f16(static_cast<const uint16_t*>(keys) + kvh * hd, kv_stride, rows, qh, hd, out);
-        else ks.dot_rows(static_cast<const float*>(keys) + kvh * hd, kv_stride, rows, qh, hd, out);
-      }
-      kernels::softmax(ks, scores.data(), n_pos, scale);
-      float* oh = attn.data() + t * q_dim + h * hd;
-      std::fill(oh, oh + hd, 0.0f);
-      for (int64_t b = 0; b * kB < n_pos; ++b) {
-        const int rows = static_cast<int>(std::min(kB, n_pos - b * kB));
-        const void* values = kv.v_block(il, seq, b);
-        const float* probs = scores.data() + b * kB;
-        if (f16) ks.axpy_rows_f16(static_cast<const uint16_t*>(values) + kvh * hd, kv_stride, rows, probs, hd, oh);
-        else ks.axpy_rows(static_cast<const float*>(values) + kvh * hd, kv_stride, rows, probs, hd, oh);
-      }
-    }
-  });
+  attention({hp.n_head, hp.n_head_kv, hd}, batch, q.data(), kv, il, 1.0f / std::sqrt(static_cast<float>(hd)),
+            attn.data(), pool);
   linear(w.wo, w.bo, attn.data(), n, out, pool);
   apply_lora(batch, il, LoraTarget::O, attn.data(), q_dim, out, hp.n_embd, pool);
 }

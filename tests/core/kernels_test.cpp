@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/kernels/kernels.h"
@@ -70,6 +73,23 @@ TEST(Kernels, ScalarSetExistsForEverySupportedType) {
   EXPECT_NE(kernels::active().name, nullptr);
 }
 
+// Which sets this machine tests, and how: the avx512 code natively where the CPU has AVX-512
+// (F/BW/VL/VNNI), through SIMDe as avx512-emulated on other x86 CPUs with AVX2. The emulated set
+// is never the one active() picks by itself.
+TEST(Kernels, ReportsTheSetsUnderTest) {
+  std::string names;
+  for (const kernels::KernelSet* set : kernels::available())
+    names += std::string(" ") + set->name + (set->emulated ? " (emulated)" : " (native)");
+  std::printf("kernel sets under test:%s; active: %s\n", names.c_str(), kernels::active().name);
+  const char* forced = std::getenv("CITADEL_ISA");
+  if (!forced || std::string(forced) != kernels::active().name) EXPECT_FALSE(kernels::active().emulated);
+  if (kernels::avx512_set()) EXPECT_STREQ(kernels::active().name, forced ? forced : "avx512");
+  if (kernels::avx2_set() && !kernels::avx512_set()) {
+    if (!kernels::avx512_emulated_set()) GTEST_SKIP() << "the avx512 code is not tested here: built without libsimde-dev";
+    EXPECT_STREQ(kernels::available().back()->name, "avx512-emulated");
+  }
+}
+
 TEST(Kernels, EverySetMatchesScalar) {
   std::mt19937 rng(7);
   const kernels::KernelSet& ref = kernels::scalar_set();
@@ -102,7 +122,7 @@ TEST(Kernels, PrefillTilesMatchScalarDot) {
       const bool k_format = fmt == kernels::ActFormat::Q8_K;
       for (int64_t n : k_format ? std::vector<int64_t>{256, 768} : std::vector<int64_t>{32, 96, 512}) {
         for (int nr = 1; nr <= 5; ++nr) {
-          for (int n_groups = 1; n_groups <= 3; ++n_groups) {
+          for (int n_groups : {1, 2, 3, 7, 8}) {  // single and paired groups, up to 8 per call
             const size_t rb = row_bytes(type, n);
             std::vector<uint8_t> w;
             for (int r = 0; r < nr; ++r) {

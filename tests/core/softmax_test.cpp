@@ -4,9 +4,11 @@
 // SIMD tail.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/kernels/kernels.h"
@@ -113,6 +115,65 @@ TEST(Softmax, NaNScoreIsNotHidden) {
     std::vector<float> got = s;
     kernels::softmax(*set, got.data(), static_cast<int64_t>(got.size()), kScale);
     EXPECT_TRUE(std::isnan(got[1])) << set->name;
+  }
+}
+
+// The online form (flash attention) over 16-score blocks, as the attention runs it, against the
+// double softmax of the whole row: up to 4100 positions, with an attention sink, scores rising
+// (the max moves up in every block), and the largest at the very end.
+std::vector<float> online_softmax(const kernels::KernelSet& set, std::vector<float> x, float scale) {
+  const int64_t n = static_cast<int64_t>(x.size()), kBlock = 16;
+  float max = -INFINITY, sum = 0.0f;
+  std::vector<float> factor;  // per block
+  for (int64_t b = 0; b * kBlock < n; ++b)
+    factor.push_back(kernels::softmax_block(set, x.data() + b * kBlock, std::min(kBlock, n - b * kBlock), scale, &max, &sum));
+  float later = 1.0f;  // product of the factors of the blocks after b
+  for (int64_t b = static_cast<int64_t>(factor.size()) - 1; b >= 0; --b) {
+    for (int64_t i = b * kBlock; i < std::min(n, (b + 1) * kBlock); ++i) x[i] *= later / sum;
+    later *= factor[b];
+  }
+  return x;
+}
+
+TEST(Softmax, OnlineOverBlocksMatchesDoubleAtLongLengths) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> noise(0.0f, 8.0f);
+  for (int n : {1, 15, 16, 17, 100, 2048, 2100, 4100}) {
+    std::vector<std::pair<std::string, std::vector<float>>> rows;
+    std::vector<float> s(n);
+    for (float& v : s) v = noise(rng);
+    rows.emplace_back("noise", s);
+    s[0] = 1000.0f;
+    rows.emplace_back("sink first", s);
+    for (int i = 0; i < n; ++i) s[i] = 0.5f * static_cast<float>(i);
+    rows.emplace_back("rising", s);
+    for (int i = 0; i < n; ++i) s[i] = noise(rng);
+    s[n - 1] = 500.0f;
+    rows.emplace_back("largest last", s);
+    for (const auto& [what, scores] : rows) {
+      const std::vector<double> want = softmax_double(scores, kScale);
+      for (const kernels::KernelSet* set : kernels::available()) {
+        if (!set->exp_sum) continue;
+        const std::vector<float> got = online_softmax(*set, scores, kScale);
+        double sum = 0;
+        for (int i = 0; i < n; ++i) {
+          ASSERT_NEAR(got[i], want[i], 2e-6 + 1e-5 * want[i]) << set->name << ", " << what << ", n=" << n << ": weight " << i;
+          sum += got[i];
+        }
+        EXPECT_NEAR(sum, 1.0, 1e-5) << set->name << ", " << what << ", n=" << n;
+      }
+    }
+  }
+}
+
+TEST(Softmax, OnlineNaNInALaterBlockIsNotHidden) {
+  for (const kernels::KernelSet* set : kernels::available()) {
+    if (!set->exp_sum) continue;
+    std::vector<float> s(100, 1.0f);
+    s[70] = NAN;
+    const std::vector<float> got = online_softmax(*set, s, kScale);
+    EXPECT_TRUE(std::isnan(got[70])) << set->name;
+    EXPECT_TRUE(std::isnan(got[0])) << set->name << ": the sum carries the NaN to every weight";
   }
 }
 

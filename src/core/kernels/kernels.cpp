@@ -54,6 +54,16 @@ const KernelSet* avx2_set() {
   return f.avx2 && f.fma && f.f16c ? avx2_kernels() : nullptr;
 }
 
+const KernelSet* avx512_set() {
+  const CpuFeatures& f = cpu_features();
+  return f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni && f.avx2 && f.fma && f.f16c ? avx512_kernels() : nullptr;
+}
+
+const KernelSet* avx512_emulated_set() {
+  const CpuFeatures& f = cpu_features();
+  return f.avx2 && f.fma && f.f16c ? avx512_emulated_kernels() : nullptr;
+}
+
 const KernelSet* neon_set() { return cpu_features().neon ? neon_kernels() : nullptr; }
 
 bool has_kernels(TensorType type) { return scalar_set().dot(type) != nullptr; }
@@ -61,6 +71,10 @@ bool has_kernels(TensorType type) { return scalar_set().dot(type) != nullptr; }
 std::vector<const KernelSet*> available() {
   std::vector<const KernelSet*> sets{&scalar_set()};
   if (const KernelSet* s = avx2_set()) sets.push_back(s);
+  if (const KernelSet* s = avx512_set()) sets.push_back(s);
+  const char* want = std::getenv("CITADEL_ISA");
+  if (const KernelSet* s = avx512_emulated_set(); s && (!avx512_set() || (want && std::strcmp(want, s->name) == 0)))
+    sets.push_back(s);
   if (const KernelSet* s = neon_set()) sets.push_back(s);
   return sets;
 }
@@ -86,7 +100,9 @@ KernelSet completed(const KernelSet& s) {
 KernelSet& chosen() {
   static KernelSet set = [] {
     const auto sets = available();
-    const KernelSet* pick = sets.back();  // the last one is the widest this CPU runs
+    const KernelSet* pick = nullptr;  // the widest native one this CPU runs (they come in that order)
+    for (const KernelSet* s : sets)
+      if (!s->emulated) pick = s;
     if (const char* want = std::getenv("CITADEL_ISA"))
       for (const KernelSet* s : sets)
         if (std::strcmp(s->name, want) == 0) pick = s;

@@ -21,10 +21,10 @@ using DotFn = float (*)(const void* w, const void* x, int64_t n);
 // and the integer sums are those of `dot`. `scratch` has tile_scratch_bytes(n) bytes.
 using TileFn = void (*)(const void* w, size_t w_stride, int nr, const void* x, int n_groups, int64_t n,
                         float* y, int64_t y_stride, void* scratch);
-inline size_t tile_scratch_bytes(int64_t n) { return 16 * static_cast<size_t>(n) + 64; }
+inline size_t tile_scratch_bytes(int64_t n) { return 16 * static_cast<size_t>(n) + 32768; }
 
 struct KernelSet {
-  const char* name;  // "scalar", "avx2", "neon", ...
+  const char* name;  // "scalar", "avx2", "avx512", "avx512-emulated", "neon"
   DotFn f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k;
   // Optional matrix-matrix tiles (nullptr: matmul loops over `dot`).
   TileFn tile_q8_0 = nullptr, tile_q4_0 = nullptr, tile_q4_k = nullptr, tile_q6_k = nullptr;
@@ -49,6 +49,9 @@ struct KernelSet {
   void (*silu_mul)(float* gate, const float* up, int64_t n) = nullptr;
   // quantize_act (act_quant.h) with this CPU's instructions: the same integers, bit for bit.
   void (*quantize_act)(ActFormat format, const float* x, void* out, int64_t n) = nullptr;
+  // Another instruction set's code run through SIMDe (avx512-emulated): for tests on CPUs without
+  // it; slow, so active() never picks it unless $CITADEL_ISA names it.
+  bool emulated = false;
 
   DotFn dot(TensorType type) const;  // nullptr for a type without a kernel
   TileFn tile(TensorType type) const;
@@ -59,17 +62,21 @@ ActFormat act_format(TensorType type);
 // True when `type` has kernels (the types the reference dot_row supports).
 bool has_kernels(TensorType type);
 
-// The set in use: the best one this CPU runs, or the one named by $CITADEL_ISA if it runs here.
+// The set in use: the best native one this CPU runs, or the one in available() named by
+// $CITADEL_ISA (scalar, avx2, avx512, avx512-emulated, neon).
 const KernelSet& active();
 // Makes `set` the active one, process-wide, until called again (tests and benchmarks that
 // compare sets in one process; never while a forward pass runs).
 void use_for_testing(const KernelSet& set);
-// Every set this build has and this CPU runs, the scalar set first (for tests and benchmarks).
+// Every set this build has and this CPU runs, the scalar set first (for tests and benchmarks):
+// avx512-emulated is among them where the native avx512 set is not (or $CITADEL_ISA names it).
 std::vector<const KernelSet*> available();
 
 // Per-ISA sets (nullptr when this build or CPU lacks them).
 const KernelSet& scalar_set();
 const KernelSet* avx2_set();
+const KernelSet* avx512_set();           // AVX-512 F/BW/VL/VNNI (+ AVX2, FMA, F16C)
+const KernelSet* avx512_emulated_set();  // the same code through SIMDe; needs AVX2, FMA, F16C
 const KernelSet* neon_set();
 
 }  // namespace citadel::kernels
