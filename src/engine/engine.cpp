@@ -37,19 +37,32 @@ std::string non_finite_logits_error(int64_t position) {
 bool RequestStream::next(TokenEvent& event) {
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait(lock, [&] { return !events_.empty() || finished_; });
-  if (events_.empty()) return false;
-  event = std::move(events_.front());
-  events_.pop_front();
-  return true;
+  return take(event);
 }
 
 std::optional<bool> RequestStream::next_for(TokenEvent& event, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
   if (!cv_.wait_for(lock, timeout, [&] { return !events_.empty() || finished_; })) return std::nullopt;
-  if (events_.empty()) return false;
+  return take(event);
+}
+
+bool RequestStream::take(TokenEvent& event) {
+  if (events_.empty()) {
+    // The end: what the filter still holds goes out as a last text-only event.
+    if (!filter_ || filter_flushed_ || result_.reason == FinishReason::Error) return false;
+    filter_flushed_ = true;
+    event = TokenEvent{-1, filter_("", true), 0, {}};
+    return !event.text.empty();
+  }
   event = std::move(events_.front());
   events_.pop_front();
+  if (filter_) event.text = filter_(event.text, false);
   return true;
+}
+
+void RequestStream::set_text_filter(TextFilter filter) {
+  std::lock_guard<std::mutex> lock(mu_);
+  filter_ = std::move(filter);
 }
 
 void RequestStream::cancel() {

@@ -11,6 +11,7 @@
 #pragma once
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -72,11 +73,17 @@ class RequestStream {
   // recorded() gives them once the stream has finished.
   void record();
   std::vector<TokenEvent> recorded() const;
+  // Rewrites each event's text as the caller takes it (e.g. PII placeholders back to the values):
+  // filter(text, false) per event, then filter("", true) once at the end, whose text comes as one
+  // more event (token -1). Recorded events keep the engine's text.
+  using TextFilter = std::function<std::string(const std::string& text, bool end)>;
+  void set_text_filter(TextFilter filter);
 
  private:
   friend class Engine;
   void push(TokenEvent ev);
   void finish(GenerationResult r);
+  bool take(TokenEvent& event);  // with mu_ held
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -85,6 +92,8 @@ class RequestStream {
   bool cancelled_ = false;
   bool recording_ = false;
   std::vector<TokenEvent> recorded_;
+  TextFilter filter_;
+  bool filter_flushed_ = false;
   GenerationResult result_;
 };
 

@@ -47,6 +47,7 @@ class JsonSchema {
 
   int root() const { return root_; }
   const Node& node(int i) const { return nodes_[static_cast<size_t>(i)]; }
+  size_t size() const { return nodes_.size(); }
 
  private:
   std::vector<Node> nodes_;

@@ -22,6 +22,7 @@ struct GenerationRequest {
   std::shared_ptr<TokenConstraint> constraint;  // e.g. JSON mode; nullptr = free text
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::string id;  // request id, for logs
+  bool seed_given = false;  // the client chose the seed: a sampled answer is reproducible (response cache)
 };
 
 struct TokenLogprob {

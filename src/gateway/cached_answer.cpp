@@ -8,8 +8,8 @@ namespace citadel {
 
 using json = nlohmann::json;
 
-std::optional<std::string> cache_key(const GenerationRequest& r, const CacheScope& scope, bool seed_given,
-                                     bool cache_sampled) {
+std::optional<std::string> cache_key(const GenerationRequest& r, const CacheScope& scope, bool cache_sampled) {
+  const bool seed_given = r.seed_given;
   const SamplingParams& s = r.sampling;
   const bool greedy = s.greedy();
   if (!greedy && !seed_given && !cache_sampled) return std::nullopt;
@@ -29,6 +29,16 @@ std::optional<std::string> cache_key(const GenerationRequest& r, const CacheScop
     k["penalties"] = {s.repeat_penalty, s.repeat_last_n, s.frequency_penalty, s.presence_penalty};
   }
   return sha256_hex(k.dump());
+}
+
+std::string schema_fingerprint(const JsonSchema& schema) {
+  json nodes = json::array();
+  for (size_t i = 0; i < schema.size(); ++i) {
+    const JsonSchema::Node& n = schema.node(static_cast<int>(i));
+    nodes.push_back({n.kinds, n.keys, n.key_nodes, n.required, n.extra_keys, n.extra_node, n.items, n.min_items,
+                     n.max_items, n.literals, n.alternatives});
+  }
+  return json{{"root", schema.root()}, {"nodes", nodes}}.dump();
 }
 
 std::string encode_answer(const std::vector<TokenEvent>& events, const GenerationResult& result) {

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/json_schema.h"
 #include "engine/request.h"
 
 namespace citadel {
@@ -19,9 +20,11 @@ struct CacheScope {
 };
 
 // The key (SHA-256 hex), or nullopt when the answer is not reproducible: sampled (temperature > 0)
-// without a seed the client chose, unless `cache_sampled` allows it.
-std::optional<std::string> cache_key(const GenerationRequest& r, const CacheScope& scope, bool seed_given,
-                                     bool cache_sampled);
+// without a seed the client chose (r.seed_given), unless `cache_sampled` allows it.
+std::optional<std::string> cache_key(const GenerationRequest& r, const CacheScope& scope, bool cache_sampled);
+
+// A compiled output schema as text (for CacheScope::constraint): equal schemas, equal texts.
+std::string schema_fingerprint(const JsonSchema& schema);
 
 std::string encode_answer(const std::vector<TokenEvent>& events, const GenerationResult& result);
 // nullopt for bytes that are not an encoded answer (a corrupt or foreign Redis value).

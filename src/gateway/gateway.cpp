@@ -1,5 +1,7 @@
 #include "gateway/gateway.h"
 
+#include <algorithm>
+
 #include "gateway/sqlite_db.h"
 
 namespace citadel {
@@ -12,6 +14,19 @@ Gateway::Gateway(const GatewayOptions& options) : opt_(options) {
   }
   if (!opt_.audit_log.empty())
     audit_ = std::make_unique<AuditLog>(AuditLogOptions{opt_.audit_log, opt_.audit_max_bytes, opt_.audit_fsync});
+  // Keys may ask for a policy when the server and models say off, so the detector is built
+  // whenever a policy is set anywhere or keys are on.
+  bool any_policy = opt_.pii_policy != PiiPolicy::Off || keys_;
+  for (const auto& [model, p] : opt_.model_pii_policies) any_policy |= p != PiiPolicy::Off;
+  if (any_policy) pii_ = std::make_unique<PiiDetector>(opt_.pii.value_or(PiiConfig{}));
+  if (opt_.cache) cache_ = make_response_cache(*opt_.cache);
+}
+
+PiiPolicy Gateway::pii_policy(const KeyRecord* caller, const std::string& model) const {
+  PiiPolicy p = opt_.pii_policy;
+  if (auto it = opt_.model_pii_policies.find(model); it != opt_.model_pii_policies.end()) p = it->second;
+  if (caller && !caller->pii_policy.empty()) p = std::max(p, parse_pii_policy(caller->pii_policy));
+  return pii_ ? p : PiiPolicy::Off;
 }
 
 Gateway::~Gateway() = default;

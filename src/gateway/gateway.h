@@ -1,9 +1,11 @@
 // What a request must pass before the engine sees it, and what is kept of it: the one object the
 // server asks. Keys on (--auth-db): who is calling (401), may they (403), how much have they used
 // (429); the audit trail (--audit-log): one line per call, failing closed (503) when it cannot be
-// written. Each part is off when not configured: then everything is allowed and nothing kept.
+// written; the PII policy a request runs under and its detector; the response cache. Each part is
+// off when not configured: then everything is allowed and nothing kept.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,7 +13,9 @@
 #include "gateway/audit_log.h"
 #include "gateway/audit_record.h"
 #include "gateway/key_store.h"
+#include "gateway/pii.h"
 #include "gateway/quota_ledger.h"
+#include "gateway/response_cache.h"
 #include "gateway/role.h"
 
 namespace citadel {
@@ -26,6 +30,11 @@ struct GatewayOptions {
   bool audit_fail_closed = true;         // refuse requests (503) while the trail cannot be written
   AuditContent audit_content = AuditContent::None;
   std::string audit_hmac_key;            // the secret for AuditContent::Hmac (its file's bytes)
+  PiiPolicy pii_policy = PiiPolicy::Off;  // the server's; models and keys may ask for more
+  std::map<std::string, PiiPolicy> model_pii_policies;
+  std::optional<PiiConfig> pii;          // the detectors (built when any policy may be on)
+  std::optional<ResponseCacheOptions> cache;  // null: no response cache
+  bool cache_sampled = false;            // also cache sampled answers without a fixed seed
 };
 
 // A refusal: the HTTP status, a message for the client and an error code; Retry-After seconds
@@ -62,6 +71,12 @@ class Gateway {
   bool audit(const AuditRecord& record, int64_t now_ms);
   AuditContent audit_content() const { return opt_.audit_content; }
 
+  // The policy a request runs under: the strictest of the model's (else the server's) and the
+  // key's (off < log-only < redact-input < redact-both).
+  PiiPolicy pii_policy(const KeyRecord* caller, const std::string& model) const;
+  const PiiDetector* pii_detector() const { return pii_.get(); }
+  ResponseCache* cache() { return cache_.get(); }
+
   KeyStore* keys() { return keys_.get(); }
   QuotaLedger* quotas() { return quotas_.get(); }
   AuditLog* audit_log() { return audit_.get(); }
@@ -73,6 +88,8 @@ class Gateway {
   std::unique_ptr<KeyStore> keys_;
   std::unique_ptr<QuotaLedger> quotas_;
   std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<PiiDetector> pii_;
+  std::unique_ptr<ResponseCache> cache_;
 };
 
 }  // namespace citadel

@@ -2,6 +2,7 @@
 // choices on the engine, and the OpenAI response shapes (whole or streamed as SSE).
 #include <httplib.h>
 
+#include "server/access_control.h"
 #include "server/api_error.h"
 #include "server/generation.h"
 #include "server/metrics_routes.h"
@@ -294,7 +295,7 @@ std::vector<int32_t> completion_prompt(ServedModel& m, const json& body) {
   if (it->is_string() || (it->is_array() && it->size() == 1 && (*it)[0].is_string())) {
     const std::string prompt = it->is_string() ? it->get<std::string>() : (*it)[0].get<std::string>();
     note_input_text(prompt);
-    return m.tokenizer->encode(prompt, true);
+    return m.tokenizer->encode(model_input_text(prompt), true);
   }
   if (it->is_array() && !it->empty() && (*it)[0].is_number_integer()) {
     std::vector<int32_t> ids;
@@ -362,7 +363,7 @@ void handle_generate(RouteContext& ctx, const httplib::Request& req, httplib::Re
   if (spec.stream || spec.n != 1) throw invalid_field(spec.stream ? "stream" : "n", "is not supported by /generate");
   const std::string prompt = required_string(body, "prompt");
   note_input_text(prompt);
-  spec.base.prompt = m.tokenizer->encode(prompt, true);
+  spec.base.prompt = m.tokenizer->encode(model_input_text(prompt), true);
   auto streams = submit_all(m, spec, "prompt");
   reply_when_done(res, ctx, streams, [&m](const std::vector<Choice>& collected) -> json {
     const Choice& c = collected[0];

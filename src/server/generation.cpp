@@ -6,6 +6,8 @@
 #include <random>
 
 #include "engine/json_constraint.h"
+#include "gateway/cached_answer.h"
+#include "server/access_control.h"
 #include "server/json_fields.h"
 #include "server/metrics_routes.h"
 
@@ -40,6 +42,7 @@ void read_sampling(const json& body, const SamplingFields& f, GenerationRequest&
   static thread_local std::mt19937_64 seeder{std::random_device{}()};
   s.seed = static_cast<uint64_t>(seeder() >> 1);
   if (f.seed) s.seed = static_cast<uint64_t>(get_int(body, f.seed, static_cast<int64_t>(s.seed), INT64_MIN, INT64_MAX));
+  if (f.seed) r.seed_given = body.contains(f.seed) && !body[f.seed].is_null();
   if (f.stop) {
     auto it = body.find(f.stop);
     if (f.stop_must_be_list && it != body.end() && !it->is_null() && !it->is_array())
@@ -120,7 +123,7 @@ std::vector<int32_t> render_chat_prompt(const ServedModel& m, const ojson& messa
   } catch (const ChatTemplateError& e) {
     throw ApiError(400, std::string("the chat template failed: ") + e.what(), "messages");
   }
-  return m.tokenizer->encode(prompt + assistant_prefix, true, true);
+  return m.tokenizer->encode(model_input_text(prompt + assistant_prefix), true, true);
 }
 
 std::vector<std::shared_ptr<RequestStream>> submit_all(ServedModel& m, const CompletionSpec& spec,
@@ -130,9 +133,13 @@ std::vector<std::shared_ptr<RequestStream>> submit_all(ServedModel& m, const Com
     for (int i = 0; i < spec.n; ++i) {
       GenerationRequest r = spec.base;
       r.sampling.seed += static_cast<uint64_t>(i);
-      if (spec.json_mode)
-        r.constraint = std::make_shared<JsonConstraint>(m.pieces, spec.schema ? spec.schema : JsonSchema::any_object());
-      streams.push_back(m.engine->submit(std::move(r)));
+      std::string constraint;
+      if (spec.json_mode) {
+        const auto schema = spec.schema ? spec.schema : JsonSchema::any_object();
+        r.constraint = std::make_shared<JsonConstraint>(m.pieces, schema);
+        constraint = schema_fingerprint(*schema);
+      }
+      streams.push_back(submit_through_gateway(m, std::move(r), constraint));  // the response cache, PII filters
     }
   } catch (const QueueFull& e) {
     for (auto& s : streams) s->cancel();

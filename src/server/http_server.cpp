@@ -64,7 +64,7 @@ HttpServer::HttpServer(ServerConfig config)
   // No Nagle: a chunked answer is several small writes, and Nagle held each one back until the
   // client's delayed ACK (40 ms a request).
   http_->set_tcp_nodelay(true);
-  if (!config_.auth_db.empty() || !config_.audit_log.empty()) {
+  if (gateway_wanted(config_)) {
     gateway_ = std::make_unique<Gateway>(gateway_options(config_));
     ctx_->gateway = gateway_.get();
   }

@@ -11,6 +11,7 @@
 
 #include "engine/request.h"
 #include "gateway/gateway.h"
+#include "gateway/pii_redactor.h"
 #include "server/access_control.h"
 #include "server/nvml.h"
 #include "server/request_log.h"
@@ -55,6 +56,7 @@ void declare_all(MetricsRegistry& m) {
   m.declare("citadel_rate_limit_refusals_total", T::Counter, "Requests refused by rate limits and quotas (429).");
   m.declare("citadel_audit_write_failures_total", T::Counter,
             "Audit lines that could not be written (kept pending; requests are refused while any is).");
+  m.declare("citadel_response_cache_misses_total", T::Counter, "Cacheable requests the response cache could not answer.");
   m.declare("citadel_audit_healthy", T::Gauge, "1 while the audit trail is being written, 0 while it fails (--audit-log only).");
   m.declare("citadel_audit_refusals_total", T::Counter, "Requests refused (503) because the audit trail could not be written.");
   m.declare("citadel_build_info", T::Gauge, "Build information; the value is always 1.");
@@ -174,12 +176,12 @@ MetricsRegistry& server_metrics() {
 
 void note_input_text(const std::string& text) {
   RequestScope& s = current_request();
-  if (s.keep_texts) s.inputs.push_back(text);
+  if (s.keep_texts) s.inputs.push_back(s.redactor ? s.redactor->redact(text) : text);  // no raw PII kept under a policy
 }
 
 void note_output_text(const std::string& text) {
   RequestScope& s = current_request();
-  if (s.keep_texts) s.outputs.push_back(text);
+  if (s.keep_texts) s.outputs.push_back(s.redactor ? s.redactor->redact(text) : text);
 }
 
 void begin_request(const httplib::Request& req, httplib::Response& res) {
@@ -187,6 +189,8 @@ void begin_request(const httplib::Request& req, httplib::Response& res) {
   s = RequestScope{};
   s.active = true;
   s.start = std::chrono::steady_clock::now();
+  s.request = &req;
+  s.response = &res;
   const std::string incoming = req.get_header_value("X-Request-Id");
   s.id = valid_request_id(incoming) ? incoming : new_request_id();
   res.set_header("X-Request-Id", s.id);
@@ -221,6 +225,7 @@ void end_request(const RouteContext& ctx, const httplib::Request& req, const htt
     write_request_log(e);
   }
   s.active = false;
+  s.request = nullptr, s.response = nullptr;
 }
 
 void observe_generation(const GenerationResult& r) {

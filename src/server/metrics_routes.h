@@ -3,11 +3,14 @@
 // Internal to server/. One process-wide registry: a process serves one HttpServer.
 #pragma once
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gateway/key_store.h"
+#include "gateway/pii_policy.h"
 #include "server/metrics.h"
 
 namespace httplib {
@@ -18,6 +21,9 @@ struct Response;
 
 namespace citadel {
 
+class Gateway;
+class PiiRedactor;
+class RequestStream;
 class RouteContext;
 struct GenerationResult;
 
@@ -37,6 +43,13 @@ struct RequestScope {
   std::string refusal;              // why the gateway refused it
   bool keep_texts = false;          // the audit keeps prompt and answer texts (or their HMACs)
   std::vector<std::string> inputs, outputs;
+  PiiPolicy pii_policy = PiiPolicy::Off;   // set once the model is known
+  std::shared_ptr<PiiRedactor> redactor;   // this request's placeholders (never stored)
+  std::string cache;                       // "hit" / "miss" when the response cache was asked
+  std::vector<std::pair<std::shared_ptr<RequestStream>, std::string>> cache_puts;  // misses to store at the end
+  Gateway* gateway = nullptr;                 // the server's, when it has one
+  const httplib::Request* request = nullptr;  // the request being served (headers)
+  httplib::Response* response = nullptr;      // its response (headers not yet sent)
 };
 RequestScope& current_request();
 // A prompt text (a message's content, a completion prompt) and an answer text of this request,

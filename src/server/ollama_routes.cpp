@@ -13,6 +13,7 @@
 
 #include "core/gguf.h"
 #include "core/tensor_type.h"
+#include "server/access_control.h"
 #include "server/generation.h"
 #include "server/json_fields.h"
 #include "server/metrics_routes.h"
@@ -274,7 +275,7 @@ void handle_generate(RouteContext& ctx, const httplib::Request& req, httplib::Re
   note_input_text(prompt);
   CompletionSpec spec;
   if (get_bool(body, "raw", false)) {
-    spec.base.prompt = m.tokenizer->encode(prompt, true);
+    spec.base.prompt = m.tokenizer->encode(model_input_text(prompt), true);
   } else {  // Ollama renders the prompt as a user turn with the model's template
     ojson messages = ojson::array();
     if (!system.empty()) messages.push_back({{"role", "system"}, {"content", system}});

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdlib>
 #include <stdexcept>
 
@@ -16,6 +18,31 @@ void read(const YAML::Node& node, const char* key, T& out, const std::string& fi
   } catch (const YAML::Exception&) {
     throw std::runtime_error("config '" + file + "': key '" + key + "' has the wrong type");
   }
+}
+
+// A YAML node as JSON: scalars that read as numbers or booleans become those, the rest strings.
+nlohmann::json yaml_to_json(const YAML::Node& n) {
+  if (n.IsMap()) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& kv : n) j[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+    return j;
+  }
+  if (n.IsSequence()) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& v : n) j.push_back(yaml_to_json(v));
+    return j;
+  }
+  if (!n.IsScalar()) return nullptr;
+  const std::string s = n.Scalar();
+  if (n.Tag() != "!") {  // unquoted: YAML's own reading of numbers and booleans
+    bool b;
+    if (YAML::convert<bool>::decode(n, b) && (s == "true" || s == "false")) return b;
+    int64_t i;
+    if (YAML::convert<int64_t>::decode(n, i)) return i;
+    double d;
+    if (YAML::convert<double>::decode(n, d)) return d;
+  }
+  return s;
 }
 
 std::string model_id_from_path(const std::string& path) {
@@ -39,7 +66,8 @@ void ServerConfig::load_yaml(const std::string& path) {
                                 "metrics_key", "log_format", "kv_cache_type",
                                 "tls_cert", "tls_key", "tls_client_ca", "tls_min_version", "model_key_file",
                                 "auth_db", "metrics_open", "audit_log", "audit_max_bytes", "audit_fsync",
-                                "audit_on_failure", "audit_content", "audit_hmac_key_file"};
+                                "audit_on_failure", "audit_content", "audit_hmac_key_file", "pii", "cache",
+                                "cache_ttl", "cache_max_bytes", "cache_sampled"};
   for (const auto& kv : root) {
     const std::string key = kv.first.as<std::string>();
     bool ok = false;
@@ -73,6 +101,22 @@ void ServerConfig::load_yaml(const std::string& path) {
   read(root, "audit_on_failure", audit_on_failure, path);
   read(root, "audit_content", audit_content, path);
   read(root, "audit_hmac_key_file", audit_hmac_key_file, path);
+  read(root, "cache", cache, path);
+  read(root, "cache_ttl", cache_ttl, path);
+  read(root, "cache_max_bytes", cache_max_bytes, path);
+  read(root, "cache_sampled", cache_sampled, path);
+  if (const YAML::Node pii = root["pii"]) {
+    if (!pii.IsMap()) throw std::runtime_error("config '" + path + "': 'pii' must be a mapping");
+    nlohmann::json j = yaml_to_json(pii);
+    if (j.contains("policy")) {
+      if (!j["policy"].is_string()) throw std::runtime_error("config '" + path + "': 'pii.policy' must be a string");
+      pii_policy = j["policy"].get<std::string>();
+      j.erase("policy");
+    }
+    pii_config_json = j.dump();
+    const size_t slash = path.find_last_of('/');
+    pii_config_dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  }
   if (const YAML::Node list = root["models"]) {
     if (!list.IsSequence()) throw std::runtime_error("config '" + path + "': 'models' must be a list");
     for (const auto& m : list) {
@@ -81,6 +125,7 @@ void ServerConfig::load_yaml(const std::string& path) {
       read(m, "path", mc.path, path);
       read(m, "parallel", mc.parallel, path);
       read(m, "context", mc.context, path);
+      read(m, "pii_policy", mc.pii_policy, path);
       if (mc.path.empty()) throw std::runtime_error("config '" + path + "': every model needs a 'path'");
       models.push_back(mc);
     }
@@ -138,6 +183,19 @@ void ServerConfig::validate() {
     throw std::invalid_argument("audit_content: hmac needs audit_hmac_key_file (the HMAC secret)");
   if (audit_content != "none" && audit_log.empty()) throw std::invalid_argument("audit_content needs audit_log");
   if (audit_max_bytes < 4096) throw std::invalid_argument("audit_max_bytes must be at least 4096");
+  static const char* kPolicies[] = {"off", "log-only", "redact-input", "redact-both"};
+  auto check_policy = [](const std::string& p, const std::string& where) {
+    for (const char* k : kPolicies)
+      if (p == k) return;
+    throw std::invalid_argument(where + " must be off, log-only, redact-input or redact-both (got '" + p + "')");
+  };
+  check_policy(pii_policy, "pii.policy");
+  for (const auto& m : models)
+    if (!m.pii_policy.empty()) check_policy(m.pii_policy, "the pii_policy of model '" + m.path + "'");
+  if (!cache.empty() && cache != "memory" && cache.rfind("redis://", 0) != 0)
+    throw std::invalid_argument("cache must be memory or redis://HOST[:PORT][/DB]");
+  if (cache_ttl <= 0) throw std::invalid_argument("cache_ttl must be positive");
+  if (cache_max_bytes <= 0) throw std::invalid_argument("cache_max_bytes must be positive");
   for (auto& m : models) {
     if (m.id.empty()) m.id = model_id_from_path(m.path);
     for (const auto& other : models)

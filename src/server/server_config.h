@@ -12,6 +12,7 @@ struct ModelConfig {
   std::string path;     // GGUF file
   int32_t parallel = 0;  // 0: the server-wide value
   int64_t context = 0;
+  std::string pii_policy;  // "": the server's pii.policy
 };
 
 struct ServerConfig {
@@ -42,6 +43,14 @@ struct ServerConfig {
   std::string audit_on_failure = "refuse";  // "continue": serve on when the trail cannot be written
   std::string audit_content = "none";       // "hmac" or "text": what is kept of prompts and answers
   std::string audit_hmac_key_file;          // the secret for audit_content: hmac
+  // Privacy and frequent questions (docs/privacy.md, docs/cache.md).
+  std::string pii_policy = "off";  // off | log-only | redact-input | redact-both (keys and models may say more)
+  std::string pii_config_json;     // the pii: section (detectors, dictionaries, regexes) as JSON; "": defaults
+  std::string pii_config_dir;      // where relative dictionary files are
+  std::string cache;               // "": off; "memory" or "redis://HOST[:PORT][/DB]"
+  int64_t cache_ttl = 3600;        // seconds
+  int64_t cache_max_bytes = 256LL << 20;
+  bool cache_sampled = false;      // also cache sampled answers without a fixed seed
   std::vector<ModelConfig> models;
 
   // Reads a YAML file; throws std::runtime_error naming the file and the bad key.

@@ -102,29 +102,30 @@ TEST(CachedAnswer, KeysTellApartWhatDecidesAnAnswer) {
   r.max_tokens = 16;
   r.sampling.temperature = 0;
   const CacheScope scope{"stories", "*", ""};
-  const auto k = cache_key(r, scope, false, false);
+  const auto k = cache_key(r, scope, false);
   ASSERT_TRUE(k);
   EXPECT_EQ(k->size(), 64u);
-  EXPECT_EQ(cache_key(r, scope, false, false), k);
+  EXPECT_EQ(cache_key(r, scope, false), k);
   r.sampling.seed = 99;  // greedy answers do not depend on the seed
-  EXPECT_EQ(cache_key(r, scope, false, false), k);
-  EXPECT_NE(cache_key(r, {"stories", "stories,other", ""}, false, false), k) << "keys of other reach";
-  EXPECT_NE(cache_key(r, {"other", "*", ""}, false, false), k);
-  EXPECT_NE(cache_key(r, {"stories", "*", "{\"type\":\"object\"}"}, false, false), k);
+  EXPECT_EQ(cache_key(r, scope, false), k);
+  EXPECT_NE(cache_key(r, {"stories", "stories,other", ""}, false), k) << "keys of other reach";
+  EXPECT_NE(cache_key(r, {"other", "*", ""}, false), k);
+  EXPECT_NE(cache_key(r, {"stories", "*", "{\"type\":\"object\"}"}, false), k);
   GenerationRequest longer = r;
   longer.max_tokens = 17;
-  EXPECT_NE(cache_key(longer, scope, false, false), k);
+  EXPECT_NE(cache_key(longer, scope, false), k);
   GenerationRequest stop = r;
   stop.stop = {"."};
-  EXPECT_NE(cache_key(stop, scope, false, false), k);
+  EXPECT_NE(cache_key(stop, scope, false), k);
   GenerationRequest sampled = r;
   sampled.sampling.temperature = 0.7f;
-  EXPECT_FALSE(cache_key(sampled, scope, false, false)) << "sampled without a chosen seed: not reproducible";
-  EXPECT_TRUE(cache_key(sampled, scope, true, false));
-  EXPECT_TRUE(cache_key(sampled, scope, false, true)) << "unless configured to cache such answers";
+  EXPECT_FALSE(cache_key(sampled, scope, false)) << "sampled without a chosen seed: not reproducible";
+  EXPECT_TRUE(cache_key(sampled, scope, true)) << "unless configured to cache such answers";
+  sampled.seed_given = true;
+  EXPECT_TRUE(cache_key(sampled, scope, false));
   GenerationRequest other_seed = sampled;
   other_seed.sampling.seed = 100;
-  EXPECT_NE(cache_key(sampled, scope, true, false), cache_key(other_seed, scope, true, false));
+  EXPECT_NE(cache_key(sampled, scope, false), cache_key(other_seed, scope, false));
 }
 
 TEST(CachedAnswer, EncodingRoundTrips) {
