@@ -132,7 +132,14 @@ void HttpServer::load_models() {
   ctx_->ready = true;
 }
 
-void HttpServer::serve() { http_->listen_after_bind(); }
+// httplib's stop() does nothing until listening has begun, so a stop() racing the start of
+// serve() (a model that fails to load at once) would leave serve() running for ever: whichever
+// of the two comes second sees the other's flag.
+void HttpServer::serve() {
+  serving_ = true;
+  if (!stop_requested_) http_->listen_after_bind();
+  serving_ = false;
+}
 
 std::string HttpServer::tls_description() const { return tls_ ? tls_->describe() : ""; }
 
@@ -156,7 +163,10 @@ void HttpServer::drain_and_stop() {
 }
 
 void HttpServer::stop() {
-  if (http_) http_->stop();
+  if (!http_) return;
+  stop_requested_ = true;
+  for (int i = 0; i < 2000 && serving_ && !http_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  http_->stop();
 }
 
 }  // namespace citadel

@@ -50,6 +50,7 @@ class HttpServer {
   std::unique_ptr<RouteContext> ctx_;
   std::unique_ptr<Gateway> gateway_;  // keys, quotas, audit: null when none is configured
   int port_ = 0;
+  std::atomic<bool> serving_{false}, stop_requested_{false};  // see serve()
 };
 
 }  // namespace citadel
