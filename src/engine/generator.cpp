@@ -51,7 +51,8 @@ GenerateResult generate_from_ids(const Model& model, const Tokenizer& tokenizer,
   for (size_t start = 0; start < prompt.size(); start += chunk) {
     batch.clear();
     const size_t end = std::min(prompt.size(), start + chunk);
-    for (size_t i = start; i < end; ++i) batch.add(prompt[i], static_cast<int32_t>(i), seq, i + 1 == prompt.size());
+    for (size_t i = start; i < end; ++i)
+      batch.add(prompt[i], static_cast<int32_t>(i), seq, i + 1 == prompt.size(), options.lora);
     model.forward(batch, kv, pool, logits.data());
   }
 
@@ -74,7 +75,7 @@ GenerateResult generate_from_ids(const Model& model, const Tokenizer& tokenizer,
     }
     if (step + 1 == options.max_tokens || pos >= total) break;  // done, or the context is full
     batch.clear();
-    batch.add(token, static_cast<int32_t>(pos++), seq, true);
+    batch.add(token, static_cast<int32_t>(pos++), seq, true, options.lora);
     model.forward(batch, kv, pool, logits.data());
   }
   if (!stops.stopped()) emit(stops.push(utf8.flush()) + stops.flush());

@@ -12,6 +12,7 @@ namespace citadel {
 
 class Model;
 class Tokenizer;
+struct LoraStack;
 
 struct GenerateOptions {
   int32_t max_tokens = 128;
@@ -21,6 +22,7 @@ struct GenerateOptions {
   std::vector<std::string> stop;  // stop strings (not included in the text)
   SamplingParams sampling;
   int32_t prefill_chunk = 512;    // prompt tokens per forward pass
+  const LoraStack* lora = nullptr;  // adapters applied to every token (null: the base model)
 };
 
 struct GenerateResult {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/generator.h"
+#include "model/lora_adapter.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 #include "tools/tool.h"
@@ -34,6 +35,8 @@ int run_generate(int argc, char** argv) {
   app.add_option("--stop", opt.stop, "stop string (repeatable)");
   app.add_option("-c,--context", opt.context, "context length (default: the model's)");
   app.add_option("-t,--threads", threads, "threads (default: all cores)")->check(CLI::Range(0, 1024));
+  std::vector<std::string> lora_args;
+  app.add_option("--lora", lora_args, "LoRA adapter FILE[:SCALE] (repeatable; llama.cpp's LoRA GGUF layout)");
   app.add_flag("--no-bos", no_bos, "do not prepend BOS");
   app.add_flag("--ignore-eos", ignore_eos, "keep generating past end-of-sequence");
   app.add_flag("--json", json, "print one JSON object {prompt_ids, ids, text} instead of streaming");
@@ -44,6 +47,8 @@ int run_generate(int argc, char** argv) {
   opt.add_bos = !no_bos;
   opt.stop_at_eos = !ignore_eos;
   LoadedModel lm = load_model_and_tokenizer(model_path);
+  const LoraStack lora = load_lora_stack(lora_args, *lm.model);
+  if (!lora.empty()) opt.lora = &lora;
   ThreadPool pool(threads);
 
   GenerateCallbacks cb;

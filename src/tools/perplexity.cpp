@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "model/lora_adapter.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 #include "tools/tool.h"
@@ -43,6 +44,8 @@ int run_perplexity(int argc, char** argv) {
       ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
   app.add_option("--chunks", max_chunks, "score at most this many windows (0 = all)")->check(CLI::Range(0, 1 << 30));
   app.add_option("-t,--threads", threads, "threads")->check(CLI::Range(0, 1024));
+  std::vector<std::string> lora_args;
+  app.add_option("--lora", lora_args, "LoRA adapter FILE[:SCALE] (repeatable; llama.cpp's LoRA GGUF layout)");
   app.add_flag("--json", json, "print one JSON object instead of the progress line");
   add_model_key_option(app);
   CLI11_PARSE(app, argc, argv);
@@ -55,6 +58,7 @@ int run_perplexity(int argc, char** argv) {
   const Model& model = *lm.model;
   const Tokenizer& tok = *lm.tokenizer;
   const HParams& hp = model.hparams();
+  const LoraStack lora = load_lora_stack(lora_args, model);
   if (n_ctx == 0) n_ctx = std::min<int64_t>(hp.n_ctx_train, 512);
   if (n_batch == 0 || n_batch > n_ctx) n_batch = n_ctx;
 
@@ -82,7 +86,7 @@ int run_perplexity(int argc, char** argv) {
       Batch batch;
       for (int64_t j = b0; j < std::min(n_ctx, b0 + n_batch); ++j) {
         const int32_t token = (j == 0 && add_bos) ? tok.bos_id() : tokens[start + j];
-        batch.add(token, static_cast<int32_t>(j), seq, j >= first && j < n_ctx - 1);
+        batch.add(token, static_cast<int32_t>(j), seq, j >= first && j < n_ctx - 1, lora.empty() ? nullptr : &lora);
       }
       logits.resize(std::max<int64_t>(1, batch.n_outputs()) * n_vocab);
       model.forward(batch, kv, pool, logits.data());
@@ -113,6 +117,7 @@ int run_perplexity(int argc, char** argv) {
                         {"text_tokens", tokens.size()}, {"seconds", seconds},  {"tokens_per_second", tps},
                         {"nonfinite_logits", nonfinite}, {"model", model_path}, {"file", text_path},
                         {"weight_bytes", model.weight_bytes()}, {"kv_cache_bytes", kv.bytes()}};
+    if (!lora_args.empty()) j["lora"] = lora_args;
     std::cout << j.dump() << "\n";
   } else {
     std::fprintf(stderr, "\n");

@@ -24,19 +24,22 @@ LossSums loss_rows(float* logits, int64_t m, int64_t vocab, const int32_t* targe
       part.ce -= log_q(target);
       part.correct += best == target;
       ++part.rows;
-      if (top_k > 0) {
-        const int32_t* ids = top_ids + r * top_k;
-        const float* p = top_probs + r * top_k;
+      const int32_t* ids = top_k > 0 ? top_ids + r * top_k : nullptr;
+      const float* p = top_k > 0 ? top_probs + r * top_k : nullptr;
+      bool teacher = false;
+      for (int i = 0; i < top_k; ++i) teacher |= p[i] > 0;
+      if (teacher) {
         for (int i = 0; i < top_k; ++i)
           if (p[i] > 0) part.kl += p[i] * (std::log(static_cast<double>(p[i])) - log_q(ids[i]));
         part.agree += best == ids[0];
+        ++part.teacher_rows;
       }
       if (grad_scale == 0) continue;
-      const float a = grad_scale * (w.ce + (top_k > 0 ? w.kl : 0.0f));
+      const float a = grad_scale * (w.ce + (teacher ? w.kl : 0.0f));
       for (int64_t i = 0; i < vocab; ++i) z[i] = a * static_cast<float>(std::exp(static_cast<double>(z[i]) - log_sum));
       z[target] -= grad_scale * w.ce;
-      if (top_k > 0)
-        for (int i = 0; i < top_k; ++i) z[top_ids[r * top_k + i]] -= grad_scale * w.kl * top_probs[r * top_k + i];
+      if (teacher)
+        for (int i = 0; i < top_k; ++i) z[ids[i]] -= grad_scale * w.kl * p[i];
     }
     std::lock_guard<std::mutex> lock(mu);
     total += part;
