@@ -2,6 +2,8 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "core/model_key.h"
@@ -55,6 +57,14 @@ int run_serve(int argc, char** argv) {
   auto* audit_failure = app.add_option("--audit-on-failure", flags.audit_on_failure,
                                        "when the trail cannot be written: refuse (503, default) or continue")
                             ->check(CLI::IsMember({"refuse", "continue"}))->capture_default_str();
+  auto* pii_policy = app.add_option("--pii-policy", flags.pii_policy,
+                                    "PII policy of every model: off, log-only, redact-input, redact-both (docs/privacy.md)")
+                         ->check(CLI::IsMember({"off", "log-only", "redact-input", "redact-both"}));
+  std::string pii_config_file;
+  app.add_option("--pii-config", pii_config_file, "JSON file of PII detectors, dictionaries and regexes")
+      ->check(CLI::ExistingFile);
+  auto* cache = app.add_option("--cache", flags.cache, "response cache: memory or redis://HOST[:PORT][/DB] (docs/cache.md)");
+  auto* cache_ttl = app.add_option("--cache-ttl", flags.cache_ttl, "seconds a cached answer lives")->capture_default_str();
   add_model_key_option(app);
   CLI11_PARSE(app, argc, argv);
 
@@ -72,6 +82,15 @@ int run_serve(int argc, char** argv) {
   if (*metrics_key) config.metrics_key = flags.metrics_key;
   if (*log_format) config.log_format = flags.log_format;
   if (*kv_type) config.kv_cache_type = flags.kv_cache_type;
+  if (*pii_policy) config.pii_policy = flags.pii_policy;
+  if (!pii_config_file.empty()) {
+    std::ifstream in(pii_config_file);
+    config.pii_config_json.assign(std::istreambuf_iterator<char>(in), {});
+    const size_t slash = pii_config_file.find_last_of('/');
+    config.pii_config_dir = slash == std::string::npos ? "." : pii_config_file.substr(0, slash);
+  }
+  if (*cache) config.cache = flags.cache;
+  if (*cache_ttl) config.cache_ttl = flags.cache_ttl;
   if (*auth_db) config.auth_db = flags.auth_db;
   if (*metrics_open) config.metrics_open = flags.metrics_open;
   if (*audit_log) config.audit_log = flags.audit_log;
@@ -106,6 +125,9 @@ int run_serve(int argc, char** argv) {
   if (!config.audit_log.empty())
     std::fprintf(stderr, "citadel: audit trail %s (content: %s, on write failure: %s)\n", config.audit_log.c_str(),
                  config.audit_content.c_str(), config.audit_on_failure.c_str());
+  if (config.pii_policy != "off") std::fprintf(stderr, "citadel: PII policy %s\n", config.pii_policy.c_str());
+  if (!config.cache.empty())
+    std::fprintf(stderr, "citadel: response cache %s (ttl %lld s)\n", config.cache.c_str(), static_cast<long long>(config.cache_ttl));
 
   std::thread http([&] { server.serve(); });
   int rc = 0;
