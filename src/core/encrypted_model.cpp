@@ -40,7 +40,7 @@ uint64_t get_le(const uint8_t* p, int n) {
   return v;
 }
 
-void encode(const Header& h, uint8_t out[kEncryptedHeaderBytes]) {
+[[maybe_unused]] void encode(const Header& h, uint8_t out[kEncryptedHeaderBytes]) {
   std::memcpy(out, kMagic, 8);
   put_le(out + 8, h.version, 4);
   put_le(out + 12, h.chunk_size, 4);
@@ -155,12 +155,12 @@ void new_header(const ModelKey& key, uint64_t size, uint32_t chunk, uint8_t out[
 
 #endif  // CITADEL_HAVE_OPENSSL
 
-[[noreturn]] void no_openssl() {
+[[noreturn, maybe_unused]] void no_openssl() {
   throw std::runtime_error("encrypted models need OpenSSL, which this build was made without");
 }
 
 // Writes all of `p`; false on an error (errno says which).
-bool write_all(int fd, const uint8_t* p, size_t n) {
+[[maybe_unused]] bool write_all(int fd, const uint8_t* p, size_t n) {
   while (n > 0) {
     ssize_t w = ::write(fd, p, n);
     if (w < 0 && errno == EINTR) continue;
