@@ -305,30 +305,57 @@ float dot_q6_k(const void* w, const void* x, int64_t n) {
 // serves P products and each token vector R. A last odd group fills both halves and only its
 // own 8 outputs are stored.
 
-constexpr int kTileR = 4;  // rows per pass (the rest one at a time)
-
-// Column r of y for the 16 tokens of acc, groups g and g + 1 (the latter only if g + 1 < n_groups).
-inline void store_tokens(__m512 acc, float* y, int64_t y_stride, int g, int n_groups, int r) {
-  alignas(64) float out[16];
-  _mm512_store_ps(out, acc);
-  const int tokens = g + 1 < n_groups ? 16 : 8;
-  for (int t = 0; t < tokens; ++t) y[(8 * static_cast<int64_t>(g) + t) * y_stride + r] = out[t];
+// Columns r0 .. r0 + R - 1 of y from sums laid out [r][pair][16 tokens] (`pairs` pairs per row,
+// P of them here, from group g0), token by token: y's rows are far apart (a matrix row of
+// floats), and single scattered floats cost a tenth of the tile's time; with 8 rows each token
+// takes one 8-float store.
+template <int R, int P>
+void store_tile(const float* sums, int pairs, float* y, int64_t y_stride, int g0, int n_groups, int r0) {
+  for (int p = 0; p < P; ++p) {
+    const int g = g0 + 2 * p, tokens = g + 1 < n_groups ? 16 : 8;
+    for (int t = 0; t < tokens; ++t) {
+      float* out = y + (8 * static_cast<int64_t>(g) + t) * y_stride + r0;
+      const float* in = sums + 16 * p + t;
+      if constexpr (R == 8) {
+        const __m256i rows = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(16 * pairs));
+        _mm256_storeu_ps(out, _mm256_i32gather_ps(in, rows, 4));
+      } else {
+        for (int r = 0; r < R; ++r) out[r] = in[16 * pairs * r];
+      }
+    }
+  }
 }
 
-// Runs pass<R, P>(i0, r0, g0) over nr rows (prepared kTileR at a time by prepare(i, r)) and
-// n_groups groups (2 * kPairs at a time).
-template <int kPairs, class Prepare, class Run>
-void tile_loop(int nr, int n_groups, Prepare prepare, Run run) {
-  for (int r0 = 0; r0 < nr; r0 += kTileR) {
-    const int rn = nr - r0 < kTileR ? nr - r0 : kTileR;
+// Prefetches the weights of the rows after the ones in work, a few lines per block of the pass
+// (they come from memory, and a row prepared on a miss waits for it; all at once would stall on
+// the line-fill buffers).
+struct Ahead {
+  const char* p = nullptr;
+  const char* end = nullptr;
+  int64_t lines = 0;  // per step
+  void step() {
+    for (int64_t i = 0; i < lines && p < end; ++i, p += 64) _mm_prefetch(p, _MM_HINT_T0);
+  }
+};
+
+// Runs pass<R, P>(i0, r0, g0, ahead) over nr rows (prepared kRows at a time by prepare(i, r))
+// and n_groups groups (2 * kPairs at a time); each pass calls ahead.step() once per block
+// (`steps` blocks), which prefetches the next kRows rows of w (stride apart; past nr too: most
+// often the chunk this thread takes next).
+template <int kRows, int kPairs, class Prepare, class Run>
+void tile_loop(const void* w, size_t stride, int64_t steps, int nr, int n_groups, Prepare prepare, Run run) {
+  for (int r0 = 0; r0 < nr; r0 += kRows) {
+    const int rn = nr - r0 < kRows ? nr - r0 : kRows;
     for (int i = 0; i < rn; ++i) prepare(i, r0 + i);
+    const char* next = static_cast<const char*>(w) + (r0 + kRows) * stride;
+    Ahead ahead{next, next + kRows * stride, static_cast<int64_t>(kRows * stride / 64 / steps + 1)};
     for (int g0 = 0; g0 < n_groups; g0 += 2 * kPairs) {
       const int left = n_groups - g0 < 2 * kPairs ? n_groups - g0 : 2 * kPairs;
       const int pairs = (left + 1) / 2;
       auto rows = [&]<int P>() {
-        if (rn == kTileR) run.template operator()<kTileR, P>(0, r0, g0);
+        if (rn == kRows) run.template operator()<kRows, P>(0, r0, g0, ahead);
         else
-          for (int i = 0; i < rn; ++i) run.template operator()<1, P>(i, r0 + i, g0);
+          for (int i = 0; i < rn; ++i) run.template operator()<1, P>(i, r0 + i, g0, ahead);
       };
       if constexpr (kPairs >= 4) if (pairs == 4) { rows.template operator()<4>(); continue; }
       if constexpr (kPairs >= 3) if (pairs == 3) { rows.template operator()<3>(); continue; }
@@ -352,20 +379,18 @@ inline void pair_groups(const T* x, int64_t per_group, int g0, int p, int n_grou
 // where each block's int32 sums start.
 template <int R, int P, int kShift>
 void tile_pass_q(const uint8_t* const* wq, const float* const* wd, const ActQ8_0x8* x, int64_t nb, int g0, int n_groups,
-                 float* y, int64_t y_stride, int r0) {
+                 float* y, int64_t y_stride, int r0, float* accm, Ahead& ahead) {
   const ActQ8_0x8 *xa[P], *xb[P];
   for (int p = 0; p < P; ++p) pair_groups(x, nb, g0, p, n_groups, &xa[p], &xb[p]);
-  __m512 acc[R][P];
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int p = 0; p < P; ++p) acc[r][p] = _mm512_setzero_ps();
+  // The float sums live in accm (touched once per block): the registers go to the int32 sums.
+  for (int i = 0; i < R * P; ++i) _mm512_store_ps(accm + 16 * i, _mm512_setzero_ps());
   for (int64_t b = 0; b < nb; ++b) {
+    ahead.step();
     __m512i sum[R][P];
 #pragma GCC unroll 4
     for (int p = 0; p < P; ++p) {
       const __m512i off = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(pair_i(xa[p][b].sum, xb[p][b].sum), kShift));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int r = 0; r < R; ++r) sum[r][p] = off;
     }
 #pragma GCC unroll 8
@@ -373,7 +398,7 @@ void tile_pass_q(const uint8_t* const* wq, const float* const* wd, const ActQ8_0
       __m512i xv[P];
 #pragma GCC unroll 4
       for (int p = 0; p < P; ++p) xv[p] = pair_i(xa[p][b].qs + 32 * j, xb[p][b].qs + 32 * j);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const __m512i wb = _mm512_set1_epi32(word_at(wq[r] + 32 * b + 4 * j));
 #pragma GCC unroll 4
@@ -383,38 +408,43 @@ void tile_pass_q(const uint8_t* const* wq, const float* const* wd, const ActQ8_0
 #pragma GCC unroll 4
     for (int p = 0; p < P; ++p) {
       const __m512 dx = pair_f(xa[p][b].d, xb[p][b].d);
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r)
-        acc[r][p] = _mm512_fmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(wd[r][b])), _mm512_cvtepi32_ps(sum[r][p]), acc[r][p]);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        float* a = accm + 16 * (P * r + p);
+        _mm512_store_ps(a, _mm512_fmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(wd[r][b])), _mm512_cvtepi32_ps(sum[r][p]),
+                                           _mm512_load_ps(a)));
+      }
     }
   }
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int p = 0; p < P; ++p) store_tokens(acc[r][p], y, y_stride, g0 + 2 * p, n_groups, r0 + r);
+  store_tile<R, P>(accm, P, y, y_stride, g0, n_groups, r0);
 }
 
-// Scratch: kTileR rows of n value bytes, then their n / 32 float scales each.
+// Scratch (64-byte aligned): the float sums of a pass, then kLegacyRows rows of n value bytes,
+// then their n / 32 float scales each.
+constexpr int kLegacyRows = 8;
+
 template <int kShift, class Unpack>
-void tile_legacy(int nr, const void* xv, int n_groups, int64_t n, float* y, int64_t y_stride, void* scratch,
-                 Unpack unpack) {
+void tile_legacy(const void* w, size_t w_stride, int nr, const void* xv, int n_groups, int64_t n, float* y,
+                 int64_t y_stride, void* scratch, Unpack unpack) {
   const auto* x = static_cast<const ActQ8_0x8*>(xv);
   const int64_t nb = n / 32;
-  auto* values = static_cast<uint8_t*>(scratch);
-  auto* scales = reinterpret_cast<float*>(values + kTileR * n);
-  const uint8_t* wq[kTileR];
-  const float* wd[kTileR];
-  for (int i = 0; i < kTileR; ++i) wq[i] = values + i * n, wd[i] = scales + i * nb;
-  tile_loop<2>(nr, n_groups, [&](int i, int r) { unpack(r, values + i * n, scales + i * nb); },
-               [&]<int R, int P>(int i0, int r0, int g0) {
-                 tile_pass_q<R, P, kShift>(wq + i0, wd + i0, x, nb, g0, n_groups, y, y_stride, r0);
-               });
+  auto* accm = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
+  auto* values = reinterpret_cast<uint8_t*>(accm + 16 * kLegacyRows * 2);
+  auto* scales = reinterpret_cast<float*>(values + kLegacyRows * n);
+  const uint8_t* wq[kLegacyRows];
+  const float* wd[kLegacyRows];
+  for (int i = 0; i < kLegacyRows; ++i) wq[i] = values + i * n, wd[i] = scales + i * nb;
+  tile_loop<kLegacyRows, 2>(w, w_stride, nb, nr, n_groups, [&](int i, int r) { unpack(r, values + i * n, scales + i * nb); },
+                            [&]<int R, int P>(int i0, int r0, int g0, Ahead& ahead) {
+                              tile_pass_q<R, P, kShift>(wq + i0, wd + i0, x, nb, g0, n_groups, y, y_stride, r0, accm, ahead);
+                            });
 }
 
 void tile_q8_0(const void* w, size_t w_stride, int nr, const void* x, int n_groups, int64_t n, float* y,
                int64_t y_stride, void* scratch) {
   const auto* base = static_cast<const uint8_t*>(w);
-  tile_legacy<7>(nr, x, n_groups, n, y, y_stride, scratch, [&](int r, uint8_t* values, float* scales) {
+  tile_legacy<7>(w, w_stride, nr, x, n_groups, n, y, y_stride, scratch,
+                 [&](int r, uint8_t* values, float* scales) {
     const auto* b = reinterpret_cast<const BlockQ8_0*>(base + r * w_stride);
     for (int64_t i = 0; i < n / 32; ++i) {
       scales[i] = half(b[i].d);
@@ -427,7 +457,8 @@ void tile_q8_0(const void* w, size_t w_stride, int nr, const void* x, int n_grou
 void tile_q4_0(const void* w, size_t w_stride, int nr, const void* x, int n_groups, int64_t n, float* y,
                int64_t y_stride, void* scratch) {
   const auto* base = static_cast<const uint8_t*>(w);
-  tile_legacy<3>(nr, x, n_groups, n, y, y_stride, scratch, [&](int r, uint8_t* values, float* scales) {
+  tile_legacy<3>(w, w_stride, nr, x, n_groups, n, y, y_stride, scratch,
+                 [&](int r, uint8_t* values, float* scales) {
     const auto* b = reinterpret_cast<const BlockQ4_0*>(base + r * w_stride);
     for (int64_t i = 0; i < n / 32; ++i) {
       scales[i] = half(b[i].d);
@@ -451,26 +482,23 @@ struct KRow {
 };
 constexpr int64_t kKRowMeta = 160;  // scratch bytes per row and block besides the values
 
+// The float sums live in scratch (accm: per block, accb: per sub-block), touched once per
+// sub-block: the registers go to R x P int32 sums, enough independent chains of vpdpbusd.
 template <int R, int P, bool kQ6>
-void tile_pass_k(const KRow* w, const ActQ8_Kx8* x, int64_t nb, int g0, int n_groups, float* y, int64_t y_stride, int r0) {
+void tile_pass_k(const KRow* w, const ActQ8_Kx8* x, int64_t nb, int g0, int n_groups, float* y, int64_t y_stride, int r0,
+                 float* accm, Ahead& ahead) {
   constexpr int kSub = kQ6 ? 16 : 8, kWords = kQ6 ? 4 : 8;
   const ActQ8_Kx8 *xa[P], *xb[P];
   for (int p = 0; p < P; ++p) pair_groups(x, nb, g0, p, n_groups, &xa[p], &xb[p]);
+  float* accb = accm + 16 * R * P;
   const __m512i flip = _mm512_set1_epi8(-128);
-  __m512 acc[R][P];
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int p = 0; p < P; ++p) acc[r][p] = _mm512_setzero_ps();
+  for (int i = 0; i < R * P; ++i) _mm512_store_ps(accm + 16 * i, _mm512_setzero_ps());
   for (int64_t b = 0; b < nb; ++b) {
-    __m512 accb[R][P];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-      for (int p = 0; p < P; ++p) accb[r][p] = _mm512_setzero_ps();
+    ahead.step();
+    for (int i = 0; i < R * P; ++i) _mm512_store_ps(accb + 16 * i, _mm512_setzero_ps());
     for (int s = 0; s < kSub; ++s) {
       __m512i sum[R][P];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const __m512i start = kQ6 ? _mm512_set1_epi32(w[r].start[kSub * b + s]) : _mm512_setzero_si512();
 #pragma GCC unroll 4
@@ -485,7 +513,7 @@ void tile_pass_k(const KRow* w, const ActQ8_Kx8* x, int64_t nb, int g0, int n_gr
           xv[p] = pair_i(xa[p][b].qs + 8 * v, xb[p][b].qs + 8 * v);
           if constexpr (kQ6) xv[p] = _mm512_xor_si512(xv[p], flip);
         }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
           const __m512i wb = _mm512_set1_epi32(word_at(w[r].q + 256 * b + v));
 #pragma GCC unroll 4
@@ -495,11 +523,14 @@ void tile_pass_k(const KRow* w, const ActQ8_Kx8* x, int64_t nb, int g0, int n_gr
           }
         }
       }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const __m512 scale = _mm512_set1_ps(w[r].scale[kSub * b + s]);
 #pragma GCC unroll 4
-        for (int p = 0; p < P; ++p) accb[r][p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r][p]), scale, accb[r][p]);
+        for (int p = 0; p < P; ++p) {
+          float* a = accb + 16 * (P * r + p);
+          _mm512_store_ps(a, _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r][p]), scale, _mm512_load_ps(a)));
+        }
       }
     }
 #pragma GCC unroll 4
@@ -508,47 +539,52 @@ void tile_pass_k(const KRow* w, const ActQ8_Kx8* x, int64_t nb, int g0, int n_gr
       __m512i msums[4];
       if constexpr (!kQ6)
         for (int q = 0; q < 4; ++q) msums[q] = pair_i(xa[p][b].msums[q], xb[p][b].msums[q]);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
-        acc[r][p] = _mm512_fmadd_ps(accb[r][p], dx, acc[r][p]);
+        float* a = accm + 16 * (P * r + p);
+        __m512 acc = _mm512_fmadd_ps(_mm512_load_ps(accb + 16 * (P * r + p)), dx, _mm512_load_ps(a));
         if constexpr (!kQ6) {
           __m512i msum = _mm512_setzero_si512();
 #pragma GCC unroll 4
           for (int q = 0; q < 4; ++q)
             msum = _mm512_add_epi32(msum, _mm512_madd_epi16(msums[q], _mm512_set1_epi32(w[r].min_pairs[4 * b + q])));
-          acc[r][p] = _mm512_fnmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(w[r].dmin[b])), _mm512_cvtepi32_ps(msum), acc[r][p]);
+          acc = _mm512_fnmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(w[r].dmin[b])), _mm512_cvtepi32_ps(msum), acc);
         }
+        _mm512_store_ps(a, acc);
       }
     }
   }
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int p = 0; p < P; ++p) store_tokens(acc[r][p], y, y_stride, g0 + 2 * p, n_groups, r0 + r);
+  store_tile<R, P>(accm, P, y, y_stride, g0, n_groups, r0);
 }
 
-// Scratch: kTileR rows of n values, then per row and block kKRowMeta bytes: 16 scales, dmin,
-// 4 min pairs, 16 starts (inside tile_scratch_bytes: 4n + 4 * 160n/256 < 16n).
+// Scratch (64-byte aligned): the float sums of a pass (2 x kKRows x 2 x 16), kKRows rows of n
+// values, then per row and block kKRowMeta bytes: 16 scales, dmin, 4 min pairs, 16 starts
+// (8n + 8 * 160n/256 + 2 KiB: inside tile_scratch_bytes).
+constexpr int kKRows = 8;
+
 template <bool kQ6, class Unpack>
-void tile_k(int nr, const void* xv, int n_groups, int64_t n, float* y, int64_t y_stride, void* scratch, Unpack unpack) {
+void tile_k(const void* w, size_t w_stride, int nr, const void* xv, int n_groups, int64_t n, float* y,
+            int64_t y_stride, void* scratch, Unpack unpack) {
   const auto* x = static_cast<const ActQ8_Kx8*>(xv);
   const int64_t nb = n / 256;
-  auto* bytes = static_cast<uint8_t*>(scratch);
-  KRow rows[kTileR];
-  for (int i = 0; i < kTileR; ++i) {
-    auto* meta = reinterpret_cast<float*>(bytes + kTileR * n + i * nb * kKRowMeta);
+  auto* accm = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
+  auto* bytes = reinterpret_cast<uint8_t*>(accm + 2 * kKRows * 2 * 16);
+  KRow rows[kKRows];
+  for (int i = 0; i < kKRows; ++i) {
+    auto* meta = reinterpret_cast<float*>(bytes + kKRows * n + i * nb * kKRowMeta);
     rows[i] = {bytes + i * n, meta, meta + 16 * nb, reinterpret_cast<int32_t*>(meta + 17 * nb),
                reinterpret_cast<int32_t*>(meta + 21 * nb)};
   }
-  tile_loop<2>(nr, n_groups, [&](int i, int r) { unpack(r, rows[i]); }, [&]<int R, int P>(int i0, int r0, int g0) {
-    tile_pass_k<R, P, kQ6>(rows + i0, x, nb, g0, n_groups, y, y_stride, r0);
-  });
+  tile_loop<kKRows, 2>(w, w_stride, nb, nr, n_groups, [&](int i, int r) { unpack(r, rows[i]); },
+                       [&]<int R, int P>(int i0, int r0, int g0, Ahead& ahead) {
+                         tile_pass_k<R, P, kQ6>(rows + i0, x, nb, g0, n_groups, y, y_stride, r0, accm, ahead);
+                       });
 }
 
 void tile_q4_k(const void* w, size_t w_stride, int nr, const void* x, int n_groups, int64_t n, float* y,
                int64_t y_stride, void* scratch) {
   const auto* base = static_cast<const uint8_t*>(w);
-  tile_k<false>(nr, x, n_groups, n, y, y_stride, scratch, [&](int r, KRow& row) {
+  tile_k<false>(w, w_stride, nr, x, n_groups, n, y, y_stride, scratch, [&](int r, KRow& row) {
     const auto* b = reinterpret_cast<const BlockQ4_K*>(base + r * w_stride);
     for (int64_t i = 0; i < n / 256; ++i) {
       alignas(16) uint8_t sm[16];  // scales, then mins
@@ -566,7 +602,7 @@ void tile_q4_k(const void* w, size_t w_stride, int nr, const void* x, int n_grou
 void tile_q6_k(const void* w, size_t w_stride, int nr, const void* x, int n_groups, int64_t n, float* y,
                int64_t y_stride, void* scratch) {
   const auto* base = static_cast<const uint8_t*>(w);
-  tile_k<true>(nr, x, n_groups, n, y, y_stride, scratch, [&](int r, KRow& row) {
+  tile_k<true>(w, w_stride, nr, x, n_groups, n, y, y_stride, scratch, [&](int r, KRow& row) {
     const auto* b = reinterpret_cast<const BlockQ6_K*>(base + r * w_stride);
     for (int64_t i = 0; i < n / 256; ++i) {
       const float d = half(b[i].d);
@@ -647,6 +683,8 @@ void tile_float(const void* w, size_t w_stride, int nr, const void* xv, int n_gr
             _mm512_store_ps(xs + 16 * (p * kFloatChunk + k), pair_f(xa[p] + 8 * (k0 + k), xb[p] + 8 * (k0 + k)));
         for (int r = 0; r < rn; ++r) {
           const auto* h = reinterpret_cast<const uint16_t*>(base + (r0 + r) * w_stride) + k0;
+          if (k0 + kFloatChunk < n)  // the next chunk: two lines
+            for (int64_t o = 0; o < kFloatChunk; o += 32) _mm_prefetch(reinterpret_cast<const char*>(h + kFloatChunk + o), _MM_HINT_T0);
           float* out = ws + r * kFloatChunk;
           int64_t k = 0;
           for (; k + 16 <= kc; k += 16) _mm512_store_ps(out + k, load(h + k));
@@ -668,9 +706,15 @@ void tile_float(const void* w, size_t w_stride, int nr, const void* xv, int n_gr
         else if (pairs == 2) rows.template operator()<2>();
         else rows.template operator()<1>();
       }
-      for (int r = 0; r < rn; ++r)
-        for (int p = 0; p < pairs; ++p)
-          store_tokens(_mm512_load_ps(sums + 16 * (4 * r + p)), y, y_stride, g0 + 2 * p, n_groups, r0 + r);
+      auto store = [&]<int P>() {
+        int r = 0;
+        for (; r + 8 <= rn; r += 8) store_tile<8, P>(sums + r * 64, 4, y, y_stride, g0, n_groups, r0 + r);
+        for (; r < rn; ++r) store_tile<1, P>(sums + r * 64, 4, y, y_stride, g0, n_groups, r0 + r);
+      };
+      if (pairs == 4) store.template operator()<4>();
+      else if (pairs == 3) store.template operator()<3>();
+      else if (pairs == 2) store.template operator()<2>();
+      else store.template operator()<1>();
     }
   }
 }
