@@ -49,6 +49,20 @@ std::string mapping_of(const void* p) {
   return "<unmapped>";
 }
 
+// The VmFlags of the mapping that holds `p`, from /proc/self/smaps ("dd": left out of core dumps).
+std::string vm_flags_of(const void* p) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    unsigned long lo = 0, hi = 0;
+    char dash = 0;
+    if (std::sscanf(line.c_str(), "%lx%c%lx", &lo, &dash, &hi) == 3 && dash == '-') inside = a >= lo && a < hi;
+    if (inside && line.rfind("VmFlags:", 0) == 0) return line;
+  }
+  return "";
+}
+
 bool any_mapping_under(const std::string& dir) {
   std::ifstream maps("/proc/self/maps");
   for (std::string line; std::getline(maps, line);)
@@ -94,6 +108,9 @@ TEST(EncryptedModelLoad, SameLogitsAndNothingOnDisk) {
   const GgufTensorInfo* emb = enc->gguf().find_tensor("token_embd.weight");
   ASSERT_NE(emb, nullptr);
   EXPECT_EQ(mapping_of(emb->data), "") << "the weights are not in anonymous memory";
+  const std::string flags = vm_flags_of(emb->data);
+  EXPECT_NE(flags.find(" dd"), std::string::npos) << "not excluded from core dumps: " << flags;
+  EXPECT_EQ(flags.find(" wr"), std::string::npos) << "still writable: " << flags;
 
   std::unique_ptr<Model> ref = Model::load(plain);
   char real[4096];
