@@ -37,7 +37,9 @@ def dig(obj, *path):
     return obj
 
 
-def check_pod_spec(where, spec, require_probes=True):
+def check_pod_spec(where, spec, require_probes=True, gateway=False):
+    """gateway: a gateway pod (app.kubernetes.io/component: gateway), which runs `serve --config`
+    and holds no model: no /models volume, no claim."""
     psc = spec.get("securityContext") or {}
     need(psc.get("runAsNonRoot") is True, where, "pod securityContext.runAsNonRoot must be true")
     need((psc.get("runAsUser") or 0) != 0, where, "pod must run as a non-zero runAsUser")
@@ -62,9 +64,14 @@ def check_pod_spec(where, spec, require_probes=True):
         need("memory" in limits and "cpu" in limits, cw, "resources.limits needs cpu and memory")
         need("memory" in requests and "cpu" in requests, cw, "resources.requests needs cpu and memory")
         args = c.get("args") or []
-        need(args[:1] == ["serve"] and "--model" in args, cw, "args must run `serve --model ...`")
         need(any(p.get("containerPort") for p in c.get("ports") or []), cw, "no containerPort")
         mounts = {m.get("mountPath"): m for m in c.get("volumeMounts") or []}
+        if gateway:
+            need(args[:2] == ["serve", "--config"], cw, "a gateway runs `serve --config FILE`")
+            need("--model" not in args and "/models" not in mounts, cw, "a gateway holds no model")
+            need(not any("persistentVolumeClaim" in v for v in volumes.values()), cw, "a gateway mounts no claim")
+            continue
+        need(args[:1] == ["serve"] and "--model" in args, cw, "args must run `serve --model ...`")
         models = mounts.get("/models")
         if need(models, cw, "no /models volume mount"):
             need(models.get("readOnly") is True, cw, "/models must be mounted readOnly")
@@ -90,7 +97,8 @@ def check_k8s(docs, source):
             sel = dig(spec, "selector", "matchLabels") or {}
             labels = dig(spec, "template", "metadata", "labels") or {}
             need(sel and all(labels.get(k) == v for k, v in sel.items()), where, "selector must match the pod labels")
-            check_pod_spec(where, dig(spec, "template", "spec") or {})
+            gateway = dig(spec, "template", "metadata", "labels", "app.kubernetes.io/component") == "gateway"
+            check_pod_spec(where, dig(spec, "template", "spec") or {}, gateway=gateway)
         elif kind == "Pod":
             check_pod_spec(where, d.get("spec") or {}, require_probes=False)
         elif kind == "Service":
@@ -102,8 +110,13 @@ def check_k8s(docs, source):
             need(dig(spec, "scaleTargetRef", "kind") == "Deployment", where, "must scale a Deployment")
             need((spec.get("maxReplicas") or 0) >= (spec.get("minReplicas") or 1), where, "maxReplicas < minReplicas")
             names = [dig(m, "pods", "metric", "name") or "" for m in spec.get("metrics") or []]
-            need(any("latency" in n for n in names), where, "no latency metric")
-            need(any("waiting" in n or "queue" in n for n in names), where, "no queue metric")
+            if dig(d, "metadata", "labels", "app.kubernetes.io/component") == "gateway":
+                # Gateways hold no queue of their own: they scale on CPU (and requests per second).
+                cpu = [m for m in spec.get("metrics") or [] if dig(m, "resource", "name") == "cpu"]
+                need(cpu, where, "a gateway HPA needs a cpu metric")
+            else:
+                need(any("latency" in n for n in names), where, "no latency metric")
+                need(any("waiting" in n or "queue" in n for n in names), where, "no queue metric")
         elif kind in ("Role", "ClusterRole"):
             need(kind == "Role", where, "use a namespaced Role, not a ClusterRole")
             for rule in d.get("rules") or []:

@@ -38,3 +38,43 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- required "tls.existingSecret or tls.cert/tls.key must be set when tls.enabled" .Values.tls.existingSecret -}}
 {{- end -}}
 {{- end -}}
+
+{{/* mode: gateway — a gateway Deployment in front of engine Deployments (docs/deploy.md).
+     The engine is today's all-in-one server; in gateway mode its names and labels say so. */}}
+{{- define "citadel.gatewayMode" -}}
+{{- if eq .Values.mode "gateway" -}}true{{- end -}}
+{{- end -}}
+
+{{- define "citadel.engineName" -}}
+{{- if include "citadel.gatewayMode" . -}}
+{{- printf "%s-engine" (include "citadel.fullname" . | trunc 56 | trimSuffix "-") -}}
+{{- else -}}
+{{- include "citadel.fullname" . -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "citadel.engineSelectorLabels" -}}
+{{ include "citadel.selectorLabels" . }}
+{{- if include "citadel.gatewayMode" . }}
+app.kubernetes.io/component: engine
+{{- end }}
+{{- end -}}
+
+{{- define "citadel.engineHeadlessName" -}}
+{{- printf "%s-engine-headless" (include "citadel.fullname" . | trunc 47 | trimSuffix "-") -}}
+{{- end -}}
+
+{{- define "citadel.gatewayName" -}}
+{{- printf "%s-gateway" (include "citadel.fullname" . | trunc 55 | trimSuffix "-") -}}
+{{- end -}}
+
+{{- define "citadel.gatewaySelectorLabels" -}}
+{{ include "citadel.selectorLabels" . }}
+app.kubernetes.io/component: gateway
+{{- end -}}
+
+{{/* The id clients and the gateway use for the engines' model: model.id, else the server's own
+     rule (the file name without .gguf). */}}
+{{- define "citadel.modelId" -}}
+{{- default (trimSuffix ".gguf" (base .Values.model.file)) .Values.model.id -}}
+{{- end -}}
