@@ -21,14 +21,29 @@ std::string PiiStreamRedactor::push(std::string_view chunk) {
   if (cut == 0 && held_.size() > kMaxHeld) cut = held_.size() - kHoldBytes;  // no boundary at all
   while (cut > 0 && cut < held_.size() && utf8_continuation(static_cast<unsigned char>(held_[cut]))) --cut;
   if (cut == 0) return "";
-  std::string out = redactor_.redact(std::string_view(held_).substr(0, cut));
+  std::string out = redact_after_context(std::string_view(held_).substr(0, cut));
   held_.erase(0, cut);
   return out;
 }
 
 std::string PiiStreamRedactor::finish() {
-  std::string out = redactor_.redact(held_);
+  std::string out = redact_after_context(held_);
   held_.clear();
+  return out;
+}
+
+std::string PiiStreamRedactor::redact_after_context(std::string_view piece) {
+  // Redacting context + piece gives the context's redaction (sent before, same placeholders)
+  // followed by the piece's, read with its label in view.
+  const std::string whole = redactor_.redact(context_ + std::string(piece));
+  const std::string before = redactor_.redact(context_);
+  std::string out = whole.compare(0, before.size(), before) == 0 ? whole.substr(before.size()) : redactor_.redact(piece);
+  context_ += piece;
+  if (context_.size() > kContextBytes) {
+    size_t from = context_.size() - kContextBytes;
+    while (from < context_.size() && utf8_continuation(static_cast<unsigned char>(context_[from]))) ++from;
+    context_.erase(0, from);
+  }
   return out;
 }
 
