@@ -42,6 +42,12 @@ const std::string& PiiRedactor::placeholder_for(const PiiSpan& span) {
 
 std::string PiiRedactor::redact(std::string_view text, std::vector<PiiSpan>* found) {
   std::vector<PiiSpan> spans = detector_.detect(text);
+  std::string out = redact_spans(text, spans);
+  if (found) *found = std::move(spans);
+  return out;
+}
+
+std::string PiiRedactor::redact_spans(std::string_view text, const std::vector<PiiSpan>& spans) {
   std::string out;
   out.reserve(text.size());
   size_t at = 0;
@@ -52,7 +58,6 @@ std::string PiiRedactor::redact(std::string_view text, std::vector<PiiSpan>* fou
     at = s.end;
   }
   out.append(text.substr(at));
-  if (found) *found = std::move(spans);
   return out;
 }
 

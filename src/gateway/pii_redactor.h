@@ -22,6 +22,9 @@ class PiiRedactor {
 
   // The text with its spans replaced; `found` (if given) gets the spans, positions in `text`.
   std::string redact(std::string_view text, std::vector<PiiSpan>* found = nullptr);
+  // The text with the given spans (in order, not overlapping, positions in `text`) replaced, as
+  // redact() does with the spans it finds (for callers that detected with more context).
+  std::string redact_spans(std::string_view text, const std::vector<PiiSpan>& spans);
   // The text with every placeholder of this redactor replaced by its original; everything else,
   // unknown placeholders included, is left as it is.
   std::string restore(std::string_view text) const;

@@ -33,11 +33,15 @@ std::string PiiStreamRedactor::finish() {
 }
 
 std::string PiiStreamRedactor::redact_after_context(std::string_view piece) {
-  // Redacting context + piece gives the context's redaction (sent before, same placeholders)
-  // followed by the piece's, read with its label in view.
-  const std::string whole = redactor_.redact(context_ + std::string(piece));
-  const std::string before = redactor_.redact(context_);
-  std::string out = whole.compare(0, before.size(), before) == 0 ? whole.substr(before.size()) : redactor_.redact(piece);
+  // Detect with the context in view, replace only what lies in the piece (the context was sent).
+  const std::string text = context_ + std::string(piece);
+  std::vector<PiiSpan> spans;
+  for (PiiSpan s : detector_.detect(text)) {
+    if (s.begin < context_.size()) continue;
+    s.begin -= context_.size(), s.end -= context_.size();
+    spans.push_back(std::move(s));
+  }
+  std::string out = redactor_.redact_spans(piece, spans);
   context_ += piece;
   if (context_.size() > kContextBytes) {
     size_t from = context_.size() - kContextBytes;
