@@ -121,7 +121,7 @@ TEST(Kernels, PrefillTilesMatchScalarDot) {
       const kernels::ActFormat fmt = kernels::act_format(type);
       const bool k_format = fmt == kernels::ActFormat::Q8_K;
       for (int64_t n : k_format ? std::vector<int64_t>{256, 768} : std::vector<int64_t>{32, 96, 512}) {
-        for (int nr = 1; nr <= 5; ++nr) {
+        for (int nr : {1, 2, 3, 4, 5, 9, 20, 64}) {  // rows one by one, by 4 and 8, up to a float tile's 64
           for (int n_groups : {1, 2, 3, 7, 8}) {  // single and paired groups, up to 8 per call
             const size_t rb = row_bytes(type, n);
             std::vector<uint8_t> w;

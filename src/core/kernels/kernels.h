@@ -21,7 +21,7 @@ using DotFn = float (*)(const void* w, const void* x, int64_t n);
 // and the integer sums are those of `dot`. `scratch` has tile_scratch_bytes(n) bytes.
 using TileFn = void (*)(const void* w, size_t w_stride, int nr, const void* x, int n_groups, int64_t n,
                         float* y, int64_t y_stride, void* scratch);
-inline size_t tile_scratch_bytes(int64_t n) { return 16 * static_cast<size_t>(n) + 32768; }
+inline size_t tile_scratch_bytes(int64_t n) { return 16 * static_cast<size_t>(n) + 98304; }
 
 struct KernelSet {
   const char* name;  // "scalar", "avx2", "avx512", "avx512-emulated", "neon"

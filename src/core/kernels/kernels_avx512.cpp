@@ -628,17 +628,19 @@ void tile_q6_k(const void* w, size_t w_stride, int nr, const void* x, int n_grou
 
 // --- float tiles (F16, BF16 weights; float activations interleaved [k][8 tokens]). The work goes
 // in chunks of kFloatChunk values of k: the chunk's activations of up to 8 groups are copied into
-// scratch as pairs of groups ([pair][k][16 tokens]: one aligned load per vector, and no 4 KiB
-// aliasing between the groups, which sit 8n floats apart), the chunk of every row widened to
-// floats next to them; then each weight value is broadcast against 16 tokens of P vectors, R x P
-// independent FMAs, the sums kept in scratch from chunk to chunk.
-constexpr int64_t kFloatChunk = 64;
-constexpr int kFloatRows = 16;  // rows per call (matmul's tiles; more are taken 16 at a time)
+// scratch as pairs of groups ([pair][k][16 tokens]: one aligned load per vector, no insert, no
+// 4 KiB aliasing between groups 8n floats apart), the rows (up to kFloatRows) widened to floats
+// kWiden values at a time; then each weight value is broadcast against 16 tokens of P vectors,
+// R x P independent FMAs (R = 16 / P rows: one load for each FMA or fewer), the sums kept in
+// scratch from chunk to chunk. matmul gives these tiles 64 rows: the copy serves them all.
+constexpr int64_t kFloatChunk = 32;
+constexpr int kFloatRows = 64;
+constexpr int64_t kWiden = 256;  // values of each row widened at a time (a multiple of kFloatChunk)
 
 template <int R, int P>
 void tile_pass_float(const float* w, const float* xs, int64_t kc, float* sums) {
   __m512 acc[R][P];
-#pragma GCC unroll 4
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int p = 0; p < P; ++p) acc[r][p] = _mm512_load_ps(sums + 16 * (4 * r + p));
@@ -646,29 +648,40 @@ void tile_pass_float(const float* w, const float* xs, int64_t kc, float* sums) {
     __m512 xv[P];
 #pragma GCC unroll 4
     for (int p = 0; p < P; ++p) xv[p] = _mm512_load_ps(xs + 16 * (p * kFloatChunk + k));
-#pragma GCC unroll 4
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      const __m512 wb = _mm512_set1_ps(w[r * kFloatChunk + k]);
+      const __m512 wb = _mm512_set1_ps(w[r * kWiden + k]);
 #pragma GCC unroll 4
       for (int p = 0; p < P; ++p) acc[r][p] = _mm512_fmadd_ps(wb, xv[p], acc[r][p]);
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int p = 0; p < P; ++p) _mm512_store_ps(sums + 16 * (4 * r + p), acc[r][p]);
 }
 
-// Scratch (64-byte aligned): activations 4 x kFloatChunk x 16 floats, widened weights
-// kFloatRows x kFloatChunk, sums kFloatRows x 4 x 16.
+// The rn rows of a chunk, kR at a time while they last, then one by one.
+template <int kR, int P>
+void float_rows(const float* ws, const float* xs, int64_t kc, float* sums, int rn) {
+  int r = 0;
+  for (; r + kR <= rn; r += kR) tile_pass_float<kR, P>(ws + r * kWiden, xs, kc, sums + r * 64);
+  for (; r + 4 <= rn; r += 4) tile_pass_float<4, P>(ws + r * kWiden, xs, kc, sums + r * 64);
+  for (; r < rn; ++r) tile_pass_float<1, P>(ws + r * kWiden, xs, kc, sums + r * 64);
+}
+
+// Scratch (64-byte aligned): activations 4 x kFloatChunk x 16 floats (8 KiB), sums kFloatRows x
+// 4 x 16 (16 KiB), widened weights kFloatRows x kWiden (64 KiB: each row read kWiden values at a
+// time, a sequential run of lines: 64 rows a chunk each were too many streams for the prefetchers).
+
 template <class Load>
 void tile_float(const void* w, size_t w_stride, int nr, const void* xv, int n_groups, int64_t n, float* y,
                 int64_t y_stride, void* scratch, Load load) {
   const auto* base = static_cast<const uint8_t*>(w);
   const auto* x = static_cast<const float*>(xv);
   auto* xs = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
-  float* ws = xs + 4 * kFloatChunk * 16;
-  float* sums = ws + kFloatRows * kFloatChunk;
+  float* sums = xs + 4 * kFloatChunk * 16;
+  float* ws = sums + kFloatRows * 4 * 16;
   for (int r0 = 0; r0 < nr; r0 += kFloatRows) {
     const int rn = nr - r0 < kFloatRows ? nr - r0 : kFloatRows;
     for (int g0 = 0; g0 < n_groups; g0 += 8) {
@@ -678,33 +691,30 @@ void tile_float(const void* w, size_t w_stride, int nr, const void* xv, int n_gr
       for (int i = 0; i < rn * 4 * 16; ++i) sums[i] = 0.0f;
       for (int64_t k0 = 0; k0 < n; k0 += kFloatChunk) {
         const int64_t kc = n - k0 < kFloatChunk ? n - k0 : kFloatChunk;
+        if (k0 % kWiden == 0) {  // the next kWiden values of every row, widened
+          const int64_t kw = n - k0 < kWiden ? n - k0 : kWiden;
+          for (int r = 0; r < rn; ++r) {
+            const auto* h = reinterpret_cast<const uint16_t*>(base + (r0 + r) * w_stride) + k0;
+            float* out = ws + r * kWiden;
+            int64_t k = 0;
+            for (; k + 16 <= kw; k += 16) _mm512_store_ps(out + k, load(h + k));
+            if (k < kw) {
+              uint16_t t[16] = {};
+              alignas(64) float f[16];
+              std::memcpy(t, h + k, static_cast<size_t>(kw - k) * 2);
+              _mm512_store_ps(f, load(t));
+              std::memcpy(out + k, f, static_cast<size_t>(kw - k) * 4);
+            }
+          }
+        }
         for (int p = 0; p < pairs; ++p)
           for (int64_t k = 0; k < kc; ++k)
             _mm512_store_ps(xs + 16 * (p * kFloatChunk + k), pair_f(xa[p] + 8 * (k0 + k), xb[p] + 8 * (k0 + k)));
-        for (int r = 0; r < rn; ++r) {
-          const auto* h = reinterpret_cast<const uint16_t*>(base + (r0 + r) * w_stride) + k0;
-          if (k0 + kFloatChunk < n)  // the next chunk: two lines
-            for (int64_t o = 0; o < kFloatChunk; o += 32) _mm_prefetch(reinterpret_cast<const char*>(h + kFloatChunk + o), _MM_HINT_T0);
-          float* out = ws + r * kFloatChunk;
-          int64_t k = 0;
-          for (; k + 16 <= kc; k += 16) _mm512_store_ps(out + k, load(h + k));
-          if (k < kc) {
-            uint16_t t[16] = {};
-            alignas(64) float f[16];
-            std::memcpy(t, h + k, static_cast<size_t>(kc - k) * 2);
-            _mm512_store_ps(f, load(t));
-            std::memcpy(out + k, f, static_cast<size_t>(kc - k) * 4);
-          }
-        }
-        auto rows = [&]<int P>() {
-          int r = 0;
-          for (; r + 4 <= rn; r += 4) tile_pass_float<4, P>(ws + r * kFloatChunk, xs, kc, sums + r * 64);
-          for (; r < rn; ++r) tile_pass_float<1, P>(ws + r * kFloatChunk, xs, kc, sums + r * 64);
-        };
-        if (pairs == 4) rows.template operator()<4>();
-        else if (pairs == 3) rows.template operator()<3>();
-        else if (pairs == 2) rows.template operator()<2>();
-        else rows.template operator()<1>();
+        const float* wk = ws + k0 % kWiden;
+        if (pairs == 4) float_rows<4, 4>(wk, xs, kc, sums, rn);
+        else if (pairs == 3) float_rows<4, 3>(wk, xs, kc, sums, rn);
+        else if (pairs == 2) float_rows<8, 2>(wk, xs, kc, sums, rn);
+        else float_rows<16, 1>(wk, xs, kc, sums, rn);
       }
       auto store = [&]<int P>() {
         int r = 0;
