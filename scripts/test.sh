@@ -65,4 +65,16 @@ else
   fi
   echo "aarch64 part: $((SECONDS - start)) s"
 fi
+
+# Every libFuzzer target built with clang (ASan + UBSan) into build-fuzz/ and run a few seconds
+# each (fuzz/run_all.sh: CITADEL_FUZZ_SECONDS, executions per target); it skips with a message
+# where clang is missing. CITADEL_SKIP_FUZZ=1 skips it.
+if [ -n "${CITADEL_SKIP_FUZZ:-}" ]; then
+  echo "skipped: fuzz targets: CITADEL_SKIP_FUZZ is set"
+else
+  echo "fuzz targets (clang, build-fuzz/):"
+  start=$SECONDS
+  bash fuzz/run_all.sh || status=1
+  echo "fuzz part: $((SECONDS - start)) s"
+fi
 exit "$status"
