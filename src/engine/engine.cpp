@@ -9,6 +9,7 @@
 #include "engine/prefix_cache.h"
 #include "engine/stop_matcher.h"
 #include "engine/token_constraint.h"
+#include "model/lora_adapter.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -139,6 +140,8 @@ struct Sequence {
   Sequence(std::shared_ptr<RequestStream> s, GenerationRequest r)
       : stream(std::move(s)), req(std::move(r)), sampler(req.sampling), stops(req.stop) {}
   bool prefilling() const { return n_past < n_prompt; }
+  // Cached K/V blocks are shared only between sequences with the same adapters.
+  uint64_t cache_salt() const { return req.lora ? req.lora->cache_key() : 0; }
 };
 
 struct Waiting {
@@ -204,7 +207,8 @@ struct Engine::Impl {
       if (!tail.empty()) s.stream->push(TokenEvent{-1, tail, 0, {}});
     }
     // A failed step may have left its K/V unwritten or non-finite: only good blocks are kept.
-    if (opt.prefix_cache && s.n_past > 0 && reason != FinishReason::Error) prefix.insert(s.kv_seq, s.tokens, s.n_past);
+    if (opt.prefix_cache && s.n_past > 0 && reason != FinishReason::Error)
+      prefix.insert(s.kv_seq, s.tokens, s.n_past, s.cache_salt());
     kv.free_sequence(s.kv_seq);
     s.result.reason = reason;
     s.result.error = error;
@@ -239,7 +243,7 @@ struct Engine::Impl {
       try {
         if (opt.prefix_cache) {
           // Leave at least the last prompt token to compute: its logits start generation.
-          s->n_past = prefix.attach(s->kv_seq, s->tokens, n_prompt - 1);
+          s->n_past = prefix.attach(s->kv_seq, s->tokens, n_prompt - 1, s->cache_salt());
           s->result.cached_prompt_tokens = static_cast<int32_t>(s->n_past);
         }
         kv.reserve(s->kv_seq, limit);
@@ -342,7 +346,7 @@ struct Engine::Impl {
       int64_t budget = std::max(opt.batch_tokens, static_cast<int32_t>(running.size()));
       for (auto& s : running) {
         if (s->prefilling()) continue;
-        batch.add(s->tokens[s->n_past], static_cast<int32_t>(s->n_past), s->kv_seq, true);
+        batch.add(s->tokens[s->n_past], static_cast<int32_t>(s->n_past), s->kv_seq, true, s->req.lora.get());
         out_rows.push_back(s.get());
         ++s->n_past;
         --budget;
@@ -352,7 +356,7 @@ struct Engine::Impl {
         const int64_t take = std::min(budget, s->n_prompt - s->n_past);
         for (int64_t i = 0; i < take; ++i) {
           const bool last = s->n_past + 1 == s->n_prompt;
-          batch.add(s->tokens[s->n_past], static_cast<int32_t>(s->n_past), s->kv_seq, last);
+          batch.add(s->tokens[s->n_past], static_cast<int32_t>(s->n_past), s->kv_seq, last, s->req.lora.get());
           if (last) out_rows.push_back(s.get());
           ++s->n_past;
         }
@@ -383,7 +387,7 @@ struct Engine::Impl {
           done = true;
         } else {
           // A prompt whose logits are good: its full blocks go into the prefix cache.
-          if (s->generated == 0 && opt.prefix_cache) prefix.insert(s->kv_seq, s->tokens, s->n_prompt);
+          if (s->generated == 0 && opt.prefix_cache) prefix.insert(s->kv_seq, s->tokens, s->n_prompt, s->cache_salt());
           done = step_sequence(*s, row, scratch);
         }
         if (done) {
@@ -426,6 +430,10 @@ std::shared_ptr<RequestStream> Engine::submit(GenerationRequest request) {
   for (int32_t t : request.prompt)
     if (t < 0 || t >= n_vocab) throw std::invalid_argument("token id " + std::to_string(t) + " is outside the vocabulary");
   if (request.max_tokens < 1) throw std::invalid_argument("max_tokens must be at least 1");
+  if (request.lora)
+    for (const LoraRef& r : request.lora->refs)
+      if (!r.adapter || static_cast<int64_t>(r.adapter->layers.size()) != impl_->model.hparams().n_layer)
+        throw std::invalid_argument("the LoRA adapter does not fit the model");
   auto stream = std::make_shared<RequestStream>();
   {
     std::lock_guard<std::mutex> lock(impl_->mu);

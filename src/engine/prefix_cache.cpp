@@ -18,10 +18,10 @@ uint64_t PrefixCache::chain(uint64_t parent, const int32_t* tokens) {
   return h;
 }
 
-int64_t PrefixCache::attach(int32_t seq, const std::vector<int32_t>& tokens, int64_t max_tokens) {
+int64_t PrefixCache::attach(int32_t seq, const std::vector<int32_t>& tokens, int64_t max_tokens, uint64_t salt) {
   const int64_t bs = KvCache::kBlockSize;
   const int64_t limit = std::min<int64_t>(max_tokens, static_cast<int64_t>(tokens.size()));
-  uint64_t key = 0;
+  uint64_t key = salt;
   int64_t covered = 0;
   while (covered + bs <= limit) {
     const uint64_t next = chain(key, tokens.data() + covered);
@@ -37,10 +37,10 @@ int64_t PrefixCache::attach(int32_t seq, const std::vector<int32_t>& tokens, int
   return covered;
 }
 
-void PrefixCache::insert(int32_t seq, const std::vector<int32_t>& tokens, int64_t n_tokens) {
+void PrefixCache::insert(int32_t seq, const std::vector<int32_t>& tokens, int64_t n_tokens, uint64_t salt) {
   const int64_t bs = KvCache::kBlockSize;
   const auto& blocks = kv_.blocks(seq);
-  uint64_t key = 0;
+  uint64_t key = salt;
   for (int64_t b = 0; (b + 1) * bs <= n_tokens && b < static_cast<int64_t>(blocks.size()); ++b) {
     const uint64_t next = chain(key, tokens.data() + b * bs);
     auto it = entries_.find(next);

@@ -17,10 +17,11 @@ class PrefixCache {
   ~PrefixCache();
 
   // Appends to the empty sequence `seq` the cached blocks that hold the leading full blocks of
-  // `tokens`, covering at most `max_tokens` positions. Returns the positions covered.
-  int64_t attach(int32_t seq, const std::vector<int32_t>& tokens, int64_t max_tokens);
+  // `tokens`, covering at most `max_tokens` positions. Returns the positions covered. `salt`
+  // separates what else decides the K/V (the LoRA adapters, LoraStack::cache_key(); 0: none).
+  int64_t attach(int32_t seq, const std::vector<int32_t>& tokens, int64_t max_tokens, uint64_t salt = 0);
   // Offers the full blocks of the first n_tokens tokens of `seq` (KV already computed).
-  void insert(int32_t seq, const std::vector<int32_t>& tokens, int64_t n_tokens);
+  void insert(int32_t seq, const std::vector<int32_t>& tokens, int64_t n_tokens, uint64_t salt = 0);
   // Drops least recently used entries until the pool has `blocks` free blocks or the cache is empty.
   void evict_until_free(int64_t blocks);
   size_t size() const { return entries_.size(); }

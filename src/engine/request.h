@@ -11,6 +11,7 @@
 namespace citadel {
 
 class TokenConstraint;
+struct LoraStack;
 
 struct GenerationRequest {
   std::vector<int32_t> prompt;
@@ -23,6 +24,10 @@ struct GenerationRequest {
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::string id;  // request id, for logs
   bool seed_given = false;  // the client chose the seed: a sampled answer is reproducible (response cache)
+  // LoRA adapters applied to this request's rows (null: the base model); requests with different
+  // adapters still share each forward pass. `adapter` names them for logs and metrics.
+  std::shared_ptr<const LoraStack> lora;
+  std::string adapter;
 };
 
 struct TokenLogprob {

@@ -178,15 +178,41 @@ void LoraAdapter::write(const std::string& path, const std::string& name) const 
   w.write(path);
 }
 
-uint64_t LoraStack::cache_key() const {
-  uint64_t h = 0;
+namespace {
+
+uint64_t mix(uint64_t h, uint64_t v) {
+  h = (h ^ v) * 0x100000001b3ull;
+  return h ^ (h >> 29);
+}
+
+uint64_t float_bits(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  return bits;
+}
+
+}  // namespace
+
+void LoraStack::seal() {
+  uint64_t h = 0xcbf29ce484222325ull;
   for (const LoraRef& r : refs) {
-    uint32_t bits;
-    std::memcpy(&bits, &r.scale, sizeof bits);
-    h = (h ^ r.adapter->id()) * 0x100000001b3ull + bits;
-    h ^= h >> 29;
+    h = mix(mix(mix(h, float_bits(r.scale)), float_bits(r.adapter->alpha)), r.adapter->layers.size());
+    for (const auto& layer : r.adapter->layers)
+      for (const LoraPair& p : layer) {
+        h = mix(mix(mix(h, static_cast<uint64_t>(p.rank)), static_cast<uint64_t>(p.in)), static_cast<uint64_t>(p.out));
+        for (float v : p.a) h = mix(h, float_bits(v));
+        for (float v : p.b) h = mix(h, float_bits(v));
+      }
   }
-  return h;
+  fingerprint = refs.empty() ? 0 : (h ? h : 1);
+}
+
+uint64_t LoraStack::cache_key() const {
+  if (refs.empty()) return 0;
+  if (fingerprint) return fingerprint;
+  uint64_t h = 0x9e3779b97f4a7c15ull;
+  for (const LoraRef& r : refs) h = mix(mix(h, r.adapter->id()), float_bits(r.scale));
+  return h ? h : 1;
 }
 
 std::pair<std::string, float> parse_lora_arg(const std::string& arg) {
@@ -207,6 +233,7 @@ LoraStack load_lora_stack(const std::vector<std::string>& args, const Model& bas
     auto [file, scale] = parse_lora_arg(arg);
     s.refs.push_back({LoraAdapter::load(file, base), scale});
   }
+  s.seal();
   return s;
 }
 

@@ -73,13 +73,20 @@ struct LoraRef {
 };
 struct LoraStack {
   std::vector<LoraRef> refs;
+  uint64_t fingerprint = 0;  // of the adapters' values and scales, once seal() ran (0: not sealed)
+
   bool empty() const { return refs.empty(); }
-  uint64_t cache_key() const;  // 0 for an empty stack: keys the prefix cache per adapter set
+  // Hashes the adapters' values and scales into `fingerprint` (once, when the stack is made: it
+  // reads every value). Two stacks of equal content get equal fingerprints in any process.
+  void seal();
+  // What keys cached KV and answers per adapter set: 0 for an empty stack, the fingerprint once
+  // sealed, else the adapters' process-unique ids.
+  uint64_t cache_key() const;
 };
 
 // "FILE" or "FILE:SCALE" (scale a float) -> (file, scale). Throws std::invalid_argument.
 std::pair<std::string, float> parse_lora_arg(const std::string& arg);
-// Loads every "FILE[:SCALE]" of a --lora list against `base` (the stack's refs in order).
+// Loads every "FILE[:SCALE]" of a --lora list against `base` (the stack's refs in order), sealed.
 LoraStack load_lora_stack(const std::vector<std::string>& args, const Model& base);
 
 }  // namespace citadel

@@ -11,10 +11,12 @@
 #include "gateway/cached_answer.h"
 #include "gateway/pii_stream_redactor.h"
 #include "gateway/gateway.h"
+#include "model/lora_adapter.h"
 #include "server/api_error.h"
 #include "server/metrics_routes.h"
 #include "server/route_context.h"
 #include "server/served_model.h"
+#include "server/upstream_forward.h"
 #include "server/server_config.h"
 
 namespace citadel {
@@ -123,6 +125,10 @@ bool pass_gateway(RouteContext& ctx, const httplib::Request& req, httplib::Respo
 
 void admit_to_model(const RouteContext& ctx, const std::string& model_id) {
   RequestScope& s = current_request();
+  for (const auto& m : ctx.models)  // a model served by other engines takes the OpenAI routes only
+    if (m->id == model_id && m->upstream && s.request && !forwardable_path(s.request->path))
+      throw ApiError(400, "the model '" + model_id + "' is served by other engines: use /v1/chat/completions, "
+                     "/v1/completions, /v1/embeddings or /generate", "model", "model_not_supported");
   if (!ctx.gateway) return;
   if (s.caller && !s.quota_ticket) {
     const Verdict v = ctx.gateway->admit(*s.caller, model_id, now_ms(), &s.quota_ticket);
@@ -144,6 +150,7 @@ std::string model_input_text(const std::string& text) {
 
 std::shared_ptr<RequestStream> submit_through_gateway(ServedModel& m, GenerationRequest r, const std::string& constraint) {
   RequestScope& s = current_request();
+  if (s.lora && !r.lora) r.lora = s.lora, r.adapter = s.adapter;  // "<model>:<adapter>" (model_for)
   Gateway* g = s.active ? s.gateway : nullptr;
   std::shared_ptr<RequestStream> stream;
   std::optional<std::string> key;
@@ -153,7 +160,9 @@ std::shared_ptr<RequestStream> submit_through_gateway(ServedModel& m, Generation
   const bool raw_pii = s.pii_policy == PiiPolicy::LogOnly && s.redactor && s.redactor->placeholders() > 0;
   if (g && g->cache() && (no_cache || raw_pii) && s.cache.empty()) s.cache = "bypass";
   if (g && g->cache() && !no_cache && !raw_pii) {
-    CacheScope scope{m.id, "*", constraint};
+    // An adapter's answers are its own: keyed by its name and the hash of its weights (a name
+    // loaded again with another file never replays the old file's answers).
+    CacheScope scope{r.lora ? m.id + ":" + r.adapter + "@" + std::to_string(r.lora->cache_key()) : m.id, "*", constraint};
     if (s.caller && !s.caller->models.empty()) {
       scope.permissions.clear();
       for (const auto& id : s.caller->models) scope.permissions += id + ",";

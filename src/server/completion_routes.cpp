@@ -8,6 +8,7 @@
 #include "server/metrics_routes.h"
 #include "server/json_fields.h"
 #include "server/route_context.h"
+#include "server/upstream_forward.h"
 #include "server/tool_calls.h"
 
 namespace citadel {
@@ -204,6 +205,7 @@ void stream_sse(httplib::Response& res, RouteContext& ctx, std::vector<std::shar
 void handle_chat(RouteContext& ctx, const httplib::Request& req, httplib::Response& res) {
   const json body = parse_json_body(req.body);
   ServedModel& m = ctx.model_for(body);
+  if (m.upstream) return forward_to_upstream(ctx, m, req, res, body);  // served by other engines
   CompletionSpec spec;
   parse_sampling(body, spec, ctx);
   spec.logprobs = get_bool(body, "logprobs", false);
@@ -311,6 +313,7 @@ std::vector<int32_t> completion_prompt(ServedModel& m, const json& body) {
 void handle_completions(RouteContext& ctx, const httplib::Request& req, httplib::Response& res) {
   const json body = parse_json_body(req.body);
   ServedModel& m = ctx.model_for(body);
+  if (m.upstream) return forward_to_upstream(ctx, m, req, res, body);  // served by other engines
   CompletionSpec spec;
   parse_sampling(body, spec, ctx);
   if (get_bool(body, "echo", false)) throw invalid_field("echo", "is not supported");
@@ -358,6 +361,7 @@ void handle_completions(RouteContext& ctx, const httplib::Request& req, httplib:
 void handle_generate(RouteContext& ctx, const httplib::Request& req, httplib::Response& res) {
   const json body = parse_json_body(req.body);
   ServedModel& m = ctx.model_for(body);
+  if (m.upstream) return forward_to_upstream(ctx, m, req, res, body);  // served by other engines
   CompletionSpec spec;
   parse_sampling(body, spec, ctx);
   if (spec.stream || spec.n != 1) throw invalid_field(spec.stream ? "stream" : "n", "is not supported by /generate");

@@ -29,6 +29,22 @@ ServedModel& RouteContext::model_for(const nlohmann::json& body) const {
     admit_to_model(*this, m->id);
     return *m;
   }
+  // "<model>:<adapter>": one of the model's LoRA adapters (a key may use it when it may use the model).
+  const size_t colon = id.rfind(':');
+  for (const auto& m : models) {
+    if (colon == std::string::npos || m->id != id.substr(0, colon)) continue;
+    const std::string name = id.substr(colon + 1);
+    auto adapter = m->adapters ? m->adapters->find(name) : nullptr;
+    if (!adapter)
+      throw ApiError(404, "the model '" + m->id + "' has no adapter '" + name + "' (GET /v1/models lists them)", "model",
+                     "model_not_found");
+    RequestScope& s = current_request();
+    s.model = m->id;
+    s.adapter = name;
+    s.lora = adapter->stack;
+    admit_to_model(*this, m->id);
+    return *m;
+  }
   throw ApiError(404, "the model '" + id + "' does not exist", "model", "model_not_found");
 }
 
@@ -112,6 +128,7 @@ void HttpServer::register_routes() {
   register_responses_routes(*http_, ctx);
   register_ollama_routes(*http_, ctx);
   register_admin_routes(*http_, ctx);
+  register_adapter_routes(*http_, ctx);
   register_metrics_routes(*http_, ctx);
 }
 
@@ -154,7 +171,7 @@ void HttpServer::drain_and_stop() {
                         std::chrono::milliseconds(static_cast<int64_t>(config_.drain_timeout * 1000));
   for (auto& m : ctx_->models) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    m->engine->drain(std::max(left, std::chrono::milliseconds(0)));
+    if (m->engine) m->engine->drain(std::max(left, std::chrono::milliseconds(0)));  // upstream models: in_flight below
   }
   // Let handlers finish writing their last bytes.
   while (ctx_->in_flight > 0 && std::chrono::steady_clock::now() < deadline)

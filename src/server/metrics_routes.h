@@ -25,6 +25,7 @@ class Gateway;
 class PiiRedactor;
 class RequestStream;
 class RouteContext;
+struct LoraStack;
 struct GenerationResult;
 
 // What is known about the request this thread is serving (httplib serves a request, streaming
@@ -34,6 +35,8 @@ struct RequestScope {
   std::chrono::steady_clock::time_point start;
   std::string id;     // X-Request-Id: the client's, else a fresh one
   std::string model;  // set once a route resolved the model
+  std::string adapter;                     // the model's LoRA adapter the request named ("id:adapter"), if any
+  std::shared_ptr<const LoraStack> lora;   // ... and its weights, for the engine
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
   // The gateway's view (server/access_control.h).

@@ -418,7 +418,8 @@ json listing_of(const ServedModel& m) {
 void handle_tags(RouteContext& ctx, httplib::Response& res) {
   json models = json::array();
   if (ctx.ready)
-    for (const auto& m : ctx.models) models.push_back(listing_of(*m));
+    for (const auto& m : ctx.models)
+      if (!m->upstream) models.push_back(listing_of(*m));  // Ollama's API speaks of local models only
   res.set_content(dump_json({{"models", models}}), "application/json");
 }
 
@@ -426,6 +427,7 @@ void handle_ps(RouteContext& ctx, httplib::Response& res) {
   json models = json::array();
   if (ctx.ready)
     for (const auto& m : ctx.models) {
+      if (m->upstream) continue;
       json entry = listing_of(*m);
       entry.erase("modified_at");
       entry["expires_at"] = "2318-01-01T00:00:00Z";  // never unloaded (Ollama's keep_alive -1)

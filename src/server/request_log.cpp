@@ -36,6 +36,7 @@ std::string request_log_json(const RequestLogEntry& e) {
   j["path"] = e.path;
   j["status"] = e.status;
   j["model"] = e.model.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(e.model);
+  if (!e.adapter.empty()) j["adapter"] = e.adapter;
   j["duration_ms"] = static_cast<double>(static_cast<int64_t>(e.duration_seconds * 1e6)) / 1e3;
   j["prompt_tokens"] = e.prompt_tokens;
   j["completion_tokens"] = e.completion_tokens;

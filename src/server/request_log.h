@@ -11,6 +11,7 @@ struct RequestLogEntry {
   std::string path;
   int status = 0;
   std::string model;  // empty: none
+  std::string adapter;  // the model's LoRA adapter, when the request chose one
   double duration_seconds = 0;
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;

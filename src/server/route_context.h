@@ -31,7 +31,8 @@ class RouteContext {
   std::atomic<int64_t> in_flight{0};
   Gateway* gateway = nullptr;  // keys, quotas, audit (server/access_control.h); null: none configured
 
-  // The model named by the body's "model" (the first one when absent). 404 if unknown, 503 while loading.
+  // The model named by the body's "model" (the first one when absent); "<model>:<adapter>" names
+  // one of its LoRA adapters (set in current_request()). 404 if unknown, 503 while loading.
   ServedModel& model_for(const nlohmann::json& body) const;
   std::chrono::steady_clock::time_point deadline() const {
     return std::chrono::steady_clock::now() +
@@ -46,5 +47,6 @@ void register_anthropic_routes(httplib::Server& http, RouteContext& ctx);   // /
 void register_responses_routes(httplib::Server& http, RouteContext& ctx);   // /v1/responses
 void register_ollama_routes(httplib::Server& http, RouteContext& ctx);      // /api/... (Ollama)
 void register_admin_routes(httplib::Server& http, RouteContext& ctx);       // keys, usage, audit (keys on)
+void register_adapter_routes(httplib::Server& http, RouteContext& ctx);     // /admin/adapters: LoRA load/unload (keys on)
 
 }  // namespace citadel

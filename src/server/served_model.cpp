@@ -6,6 +6,7 @@
 
 #include "core/gguf.h"
 #include "engine/json_constraint.h"
+#include "server/upstream_forward.h"
 
 namespace citadel {
 
@@ -14,6 +15,11 @@ std::unique_ptr<ServedModel> ServedModel::load(const ModelConfig& mc, const Serv
   auto sm = std::make_unique<ServedModel>();
   sm->id = mc.id;
   sm->path = mc.path;
+  if (mc.remote()) {  // forwarded to other engines (server/upstream_forward.h)
+    sm->upstream = make_upstream_model(mc);
+    sm->created = static_cast<int64_t>(std::time(nullptr));
+    return sm;
+  }
   sm->model = Model::load(mc.path);
   sm->tokenizer = Tokenizer::from_gguf(sm->model->gguf());
   sm->chat_template = std::make_unique<ChatTemplate>(model_chat_template(sm->model->gguf(), &sm->template_is_fallback));
@@ -26,20 +32,28 @@ std::unique_ptr<ServedModel> ServedModel::load(const ModelConfig& mc, const Serv
   eo.batch_tokens = sc.batch_tokens;
   eo.kv_type = parse_kv_type(sc.kv_cache_type);
   sm->engine = std::make_unique<Engine>(*sm->model, *sm->tokenizer, eo);
+  sm->adapters = std::make_unique<AdapterRegistry>(*sm->model);
+  for (const auto& [name, file] : mc.lora) {
+    try {
+      sm->adapters->load(name, file);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("model '" + mc.id + "': adapter '" + name + "': " + e.what());
+    }
+  }
   sm->embed_pool = std::make_unique<ThreadPool>(1);
   sm->load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   sm->created = static_cast<int64_t>(std::time(nullptr));
   return sm;
 }
 
-std::vector<float> ServedModel::embed(const std::vector<int32_t>& ids) {
+std::vector<float> ServedModel::embed(const std::vector<int32_t>& ids, const LoraStack* lora) {
   const HParams& hp = model->hparams();
   const int64_t n = static_cast<int64_t>(ids.size());
   KvCache kv(hp, KvCache::blocks_for(n, 1));
   const int32_t seq = kv.add_sequence();
   kv.reserve(seq, n);
   Batch batch;
-  for (int64_t i = 0; i < n; ++i) batch.add(ids[i], static_cast<int32_t>(i), seq, false);
+  for (int64_t i = 0; i < n; ++i) batch.add(ids[i], static_cast<int32_t>(i), seq, false, lora);
   std::vector<float> hidden(static_cast<size_t>(n * hp.n_embd));
   {
     std::lock_guard<std::mutex> lock(embed_mu);

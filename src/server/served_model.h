@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/adapter_registry.h"
 #include "engine/engine.h"
 #include "model/model.h"
 #include "server/server_config.h"
@@ -13,6 +14,8 @@
 #include "tokenizer/tokenizer.h"
 
 namespace citadel {
+
+struct UpstreamModel;
 
 struct ServedModel {
   std::string id;
@@ -23,6 +26,8 @@ struct ServedModel {
   bool template_is_fallback = false;
   std::shared_ptr<const std::vector<std::string>> pieces;  // token bytes, for JSON mode
   std::unique_ptr<Engine> engine;
+  std::unique_ptr<AdapterRegistry> adapters;  // LoRA adapters served as "<id>:<name>"
+  std::shared_ptr<UpstreamModel> upstream;    // set: served by other engines (no model, no engine here)
   double load_seconds = 0;
   int64_t created = 0;  // unix time of loading
 
@@ -33,7 +38,7 @@ struct ServedModel {
   // Loads weights, tokenizer and template and starts the engine. Throws on a bad file.
   static std::unique_ptr<ServedModel> load(const ModelConfig& mc, const ServerConfig& sc);
   // Mean-pooled, L2-normalised final hidden state of `ids`.
-  std::vector<float> embed(const std::vector<int32_t>& ids);
+  std::vector<float> embed(const std::vector<int32_t>& ids, const LoraStack* lora = nullptr);
 };
 
 }  // namespace citadel

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "engine/adapter_registry.h"
+
 namespace citadel {
 namespace {
 
@@ -126,7 +128,35 @@ void ServerConfig::load_yaml(const std::string& path) {
       read(m, "parallel", mc.parallel, path);
       read(m, "context", mc.context, path);
       read(m, "pii_policy", mc.pii_policy, path);
-      if (mc.path.empty()) throw std::runtime_error("config '" + path + "': every model needs a 'path'");
+      if (const YAML::Node lora = m["lora"]) {  // {name: file[:scale], ...}
+        if (!lora.IsMap()) throw std::runtime_error("config '" + path + "': 'lora' must map adapter names to files");
+        for (const auto& a : lora) {
+          if (!a.second.IsScalar()) throw std::runtime_error("config '" + path + "': the file of adapter '" +
+                                                             a.first.as<std::string>() + "' must be a string");
+          mc.lora.emplace_back(a.first.as<std::string>(), a.second.as<std::string>());
+        }
+      }
+      if (const YAML::Node ups = m["upstreams"]) {
+        if (!ups.IsSequence()) throw std::runtime_error("config '" + path + "': 'upstreams' must be a list of URLs");
+        for (const auto& u : ups) mc.upstreams.push_back(u.as<std::string>());
+      }
+      read(m, "upstream_model", mc.upstream_model, path);
+      read(m, "upstream_api_key_file", mc.upstream_api_key_file, path);
+      read(m, "upstream_api_key_env", mc.upstream_api_key_env, path);
+      read(m, "upstream_tls_ca", mc.upstream_tls_ca, path);
+      read(m, "upstream_tls_cert", mc.upstream_tls_cert, path);
+      read(m, "upstream_tls_key", mc.upstream_tls_key, path);
+      read(m, "discover", mc.discover, path);
+      read(m, "affinity", mc.affinity, path);
+      read(m, "health_path", mc.health_path, path);
+      read(m, "connect_timeout", mc.connect_timeout, path);
+      read(m, "read_timeout", mc.read_timeout, path);
+      read(m, "probe_interval", mc.probe_interval, path);
+      if (m["upstream_api_key"])
+        throw std::runtime_error("config '" + path + "': an upstream key does not belong in the YAML: "
+                                 "use upstream_api_key_file or upstream_api_key_env");
+      if (mc.path.empty() == mc.upstreams.empty())
+        throw std::runtime_error("config '" + path + "': every model needs a 'path' or 'upstreams' (one of the two)");
       models.push_back(mc);
     }
   }
@@ -197,7 +227,23 @@ void ServerConfig::validate() {
   if (cache_ttl <= 0) throw std::invalid_argument("cache_ttl must be positive");
   if (cache_max_bytes <= 0) throw std::invalid_argument("cache_max_bytes must be positive");
   for (auto& m : models) {
+    if (m.remote()) {
+      if (m.id.empty()) throw std::invalid_argument("a model with upstreams needs an id");
+      if (m.discover != "none" && m.discover != "dns") throw std::invalid_argument("discover must be none or dns");
+      if (m.affinity != "prefix" && m.affinity != "least-outstanding")
+        throw std::invalid_argument("affinity must be prefix or least-outstanding");
+      if (m.connect_timeout <= 0 || m.read_timeout <= 0 || m.probe_interval < 0)
+        throw std::invalid_argument("the upstream timeouts must be positive");
+      if (!m.lora.empty()) throw std::invalid_argument("LoRA adapters belong to the engines, not to a model with upstreams");
+    }
     if (m.id.empty()) m.id = model_id_from_path(m.path);
+    for (size_t i = 0; i < m.lora.size(); ++i) {
+      const std::string& name = m.lora[i].first;
+      if (!AdapterRegistry::valid_name(name))
+        throw std::invalid_argument("adapter name '" + name + "' must be 1 to 64 letters, digits, '.', '_' or '-'");
+      for (size_t k = 0; k < i; ++k)
+        if (m.lora[k].first == name) throw std::invalid_argument("model '" + m.id + "' has two adapters named '" + name + "'");
+    }
     for (const auto& other : models)
       if (&other != &m && other.id == m.id) throw std::invalid_argument("two models share the id '" + m.id + "'");
   }

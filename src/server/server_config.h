@@ -13,6 +13,18 @@ struct ModelConfig {
   int32_t parallel = 0;  // 0: the server-wide value
   int64_t context = 0;
   std::string pii_policy;  // "": the server's pii.policy
+  // LoRA adapters served over this model: NAME -> FILE[:SCALE], requested as "<id>:<NAME>".
+  std::vector<std::pair<std::string, std::string>> lora;
+  // Instead of `path`: engines this server forwards to (docs/scale-out.md).
+  std::vector<std::string> upstreams;     // OpenAI-compatible base URLs
+  std::string upstream_model;             // the name the upstreams know the model by ("": the id)
+  std::string upstream_api_key_file, upstream_api_key_env;  // a key to send them (never in the YAML)
+  std::string upstream_tls_ca, upstream_tls_cert, upstream_tls_key;  // TLS / mTLS to https upstreams
+  std::string discover = "none";          // "dns": every address of each upstream host, re-resolved
+  std::string affinity = "prefix";        // or "least-outstanding"
+  std::string health_path = "/health";
+  double connect_timeout = 2, read_timeout = 600, probe_interval = 5;  // seconds
+  bool remote() const { return !upstreams.empty(); }
 };
 
 struct ServerConfig {

@@ -8,6 +8,7 @@
 #include "server/json_fields.h"
 #include "server/metrics_routes.h"
 #include "server/route_context.h"
+#include "server/upstream_forward.h"
 
 namespace citadel {
 namespace {
@@ -36,10 +37,22 @@ void handle_models(RouteContext& ctx, httplib::Response& res) {
   if (ctx.ready)
     for (const auto& m : ctx.models) {
       if (caller && !caller->may_use_model(m->id)) continue;  // a key sees the models it may use
+      if (m->upstream) {  // served by other engines
+        json origins = json::array();
+        for (const auto& u : m->upstream->pool->all()) origins.push_back(u->origin);
+        data.push_back({{"id", m->id}, {"object", "model"}, {"created", m->created}, {"owned_by", "citadel"},
+                        {"meta", {{"upstream_model", m->upstream->model}, {"upstreams", origins}}}});
+        continue;
+      }
       const HParams& hp = m->model->hparams();
       data.push_back({{"id", m->id}, {"object", "model"}, {"created", m->created}, {"owned_by", "citadel"},
                       {"meta", {{"architecture", hp.arch}, {"n_ctx", m->engine->context()}, {"n_ctx_train", hp.n_ctx_train},
                                 {"n_embd", hp.n_embd}, {"n_vocab", hp.n_vocab}, {"n_params_bytes", m->model->weight_bytes()}}}});
+      if (m->adapters)
+        for (const AdapterEntry& a : m->adapters->list())  // each LoRA adapter: "<model>:<adapter>"
+          data.push_back({{"id", m->id + ":" + a.name}, {"object", "model"}, {"created", a.loaded_at}, {"owned_by", "citadel"},
+                          {"meta", {{"base_model", m->id}, {"adapter", a.name}, {"lora_scale", a.scale},
+                                    {"adapter_parameters", a.parameters}}}});
     }
   res.set_content(dump({{"object", "list"}, {"data", data}}), "application/json");
 }
@@ -47,6 +60,7 @@ void handle_models(RouteContext& ctx, httplib::Response& res) {
 void handle_embeddings(RouteContext& ctx, const httplib::Request& req, httplib::Response& res) {
   const json body = parse_json_body(req.body);
   ServedModel& m = ctx.model_for(body);
+  if (m.upstream) return forward_to_upstream(ctx, m, req, res, body);  // served by other engines
   auto it = body.find("input");
   if (it == body.end() || it->is_null()) throw ApiError(400, "'input' is required", "input", "missing_field");
   std::vector<std::vector<int32_t>> inputs;
@@ -77,7 +91,7 @@ void handle_embeddings(RouteContext& ctx, const httplib::Request& req, httplib::
                               " tokens, more than the context of " + std::to_string(n_ctx), "input", "context_length_exceeded");
     for (int32_t t : ids)
       if (t < 0 || t >= m.model->hparams().n_vocab) throw invalid_field("input", "holds a token id outside the vocabulary");
-    std::vector<float> e = m.embed(ids);
+    std::vector<float> e = m.embed(ids, current_request().lora.get());
     total += static_cast<int64_t>(ids.size());
     current_request().prompt_tokens = total;  // for quotas, the audit trail and logs
     json emb = format == "base64" ? json(base64(reinterpret_cast<const uint8_t*>(e.data()), e.size() * sizeof(float)))

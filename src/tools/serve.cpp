@@ -28,6 +28,9 @@ int run_serve(int argc, char** argv) {
   app.add_option("--config", config_path, "YAML config file (see docs/serving.md)");
   app.add_option("-m,--model", model_path, "GGUF model file (default: the bundled demo model)");
   app.add_option("--model-id", model_id, "id clients use for --model (default: its file name)");
+  std::vector<std::string> lora_flags;
+  app.add_option("--lora", lora_flags,
+                 "NAME=FILE[:SCALE]: serve a LoRA adapter over the (first) model as \"<model-id>:NAME\" (repeatable)");
   auto* host = app.add_option("--host", flags.host, "address to listen on")->capture_default_str();
   auto* port = app.add_option("--port", flags.port, "port (0: any free port)")->capture_default_str();
   auto* parallel = app.add_option("--parallel", flags.parallel, "sequences decoded together per model")->capture_default_str();
@@ -105,6 +108,12 @@ int run_serve(int argc, char** argv) {
   if (!app.count("--model-key-file") && !config.model_key_file.empty()) set_model_key_file(config.model_key_file);
   if (!model_path.empty()) config.models = {{model_id, model_path, 0, 0}};
   if (config.models.empty()) config.models = {{model_id, default_model_path(), 0, 0}};
+  for (const std::string& f : lora_flags) {
+    const size_t eq = f.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == f.size())
+      throw std::invalid_argument("--lora '" + f + "' must be NAME=FILE[:SCALE]");
+    config.models.front().lora.emplace_back(f.substr(0, eq), f.substr(eq + 1));
+  }
   config.validate();
 
   HttpServer server(config);
@@ -133,7 +142,17 @@ int run_serve(int argc, char** argv) {
   int rc = 0;
   try {
     server.load_models();
-    for (const auto& m : config.models) std::fprintf(stderr, "citadel: model '%s' ready (%s)\n", m.id.c_str(), m.path.c_str());
+    for (const auto& m : config.models) {
+      if (m.remote()) {
+        std::string urls;
+        for (const auto& u : m.upstreams) urls += (urls.empty() ? "" : ", ") + u;
+        std::fprintf(stderr, "citadel: model '%s' forwarded to %s (affinity %s)\n", m.id.c_str(), urls.c_str(), m.affinity.c_str());
+        continue;
+      }
+      std::fprintf(stderr, "citadel: model '%s' ready (%s)\n", m.id.c_str(), m.path.c_str());
+      for (const auto& [name, file] : m.lora)
+        std::fprintf(stderr, "citadel: adapter '%s:%s' ready (%s)\n", m.id.c_str(), name.c_str(), file.c_str());
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "citadel serve: error: %s\n", e.what());
     server.stop();
