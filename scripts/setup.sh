@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libpcre2-dev libssl-dev libsqlite3-dev
   libcpp-httplib-dev libyaml-cpp-dev libhiredis-dev libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm python3 python3-yaml curl chromium prometheus
+  libdcmtk-dev dcmtk  # media/: DICOM through DCMTK; the tools (img2dcm, dcmdump, dcmcjpeg) make and read test files
   redis-server  # the response cache's shared backend, started by tests/gateway and tests/e2e
 )
 missing=()
