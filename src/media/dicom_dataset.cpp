@@ -13,6 +13,7 @@
 #include "dcmtk/dcmdata/dcdict.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcistrmb.h"
+#include "dcmtk/dcmdata/dcostrmb.h"
 #include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmdata/dctag.h"
 #include "dcmtk/dcmjpeg/djdecode.h"
@@ -210,6 +211,31 @@ std::unique_ptr<DcmFileFormat> read_dicom(std::string_view bytes, const ImageLim
   if (xfer == EXS_DeflatedLittleEndianExplicit)
     throw ImageError("DICOM file: the deflated transfer syntax is not accepted");
   return file;
+}
+
+std::string write_dicom(DcmFileFormat& file) {
+  dicom_init();
+  E_TransferSyntax xfer = file.getDataset()->getOriginalXfer();
+  if (xfer == EXS_Unknown) xfer = EXS_LittleEndianExplicit;
+  OFCondition cond = file.validateMetaInfo(xfer);
+  if (cond.bad()) throw ImageError(std::string("DICOM file cannot be written: ") + cond.text());
+  std::string out;
+  std::vector<char> buf(1 << 20);
+  DcmOutputBufferStream stream(buf.data(), static_cast<offile_off_t>(buf.size()));
+  file.transferInit();
+  // The stream hands back a full buffer with EC_StreamNotifyClient; write() then continues.
+  do {
+    cond = file.write(stream, xfer, EET_ExplicitLength, nullptr);
+    if (cond.bad() && cond != EC_StreamNotifyClient) break;
+    if (cond.good()) stream.flush();
+    void* chunk = nullptr;
+    offile_off_t n = 0;
+    stream.flushBuffer(chunk, n);
+    out.append(static_cast<const char*>(chunk), static_cast<size_t>(n));
+  } while (cond == EC_StreamNotifyClient);
+  file.transferEnd();
+  if (cond.bad()) throw ImageError(std::string("DICOM file cannot be written: ") + cond.text());
+  return out;
 }
 
 }  // namespace citadel

@@ -6,6 +6,7 @@
 // off once for the process, so nothing it would print (attribute values included) reaches stderr.
 #pragma once
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "media/image.h"
@@ -22,6 +23,9 @@ void dicom_init();
 // The whole file (preamble + meta header, or a bare dataset) parsed; ImageError on anything
 // DCMTK cannot read, with a message that names no attribute value.
 std::unique_ptr<DcmFileFormat> read_dicom(std::string_view bytes, const ImageLimits& limits);
+
+// The file written back (preamble, meta header, dataset in its original transfer syntax).
+std::string write_dicom(DcmFileFormat& file);
 
 // The structure walk alone: ImageError when nesting exceeds `max_depth`. Exposed for tests.
 void check_dicom_nesting(std::string_view bytes, int max_depth = kMaxDicomNesting);
