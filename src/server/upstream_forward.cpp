@@ -209,6 +209,7 @@ void count(const ServedModel& m, const Upstream& u, const char* outcome) {
 struct StreamRelay {
   std::shared_ptr<PiiRedactor> redactor;
   bool restore = false, client_wants_usage = false;
+  bool keep_texts = false;  // the audit keeps answer texts (RequestScope::keep_texts)
   bool finished = false;   // [DONE] seen
   bool overflowed = false;  // the stream outgrew kMaxBody: neither cached nor kept whole for the audit
   std::string buffer, raw;  // raw: the events as the upstream sent them (what the cache keeps)
@@ -235,6 +236,8 @@ struct StreamRelay {
           if (!tail.empty() && !write(sink, "data: " + json{{"choices", {{{"index", i}, {"delta", {{"content", tail}}}}}}}.dump() + "\n\n"))
             return false;
         }
+      } else if (event.rfind("data: ", 0) == 0 && !restore && !keep_texts && event.find("\"usage\"") == std::string::npos) {
+        // Nothing to restore, keep or count in this event: passed on as it came (no JSON work).
       } else if (event.rfind("data: ", 0) == 0) {
         json j = json::parse(event.substr(6), nullptr, false);
         if (j.is_discarded()) return false;
@@ -336,8 +339,9 @@ void forward_to_upstream(RouteContext& ctx, ServedModel& m, const httplib::Reque
           if (stream) {  // the stored events, through the same relay as a live stream
             auto redactor = s.redactor;
             const bool restore = redactor && pii_restores_output(s.pii_policy);
-            res.set_chunked_content_provider("text/event-stream", [text, redactor, restore, client_wants_usage](size_t, httplib::DataSink& sink) {
-              StreamRelay relay{redactor, restore, client_wants_usage};
+            const bool keep_texts = s.keep_texts;
+            res.set_chunked_content_provider("text/event-stream", [text, redactor, restore, client_wants_usage, keep_texts](size_t, httplib::DataSink& sink) {
+              StreamRelay relay{redactor, restore, client_wants_usage, keep_texts};
               if (!relay.feed(text, sink)) return false;
               relay.end(sink, "");
               return true;
@@ -448,10 +452,11 @@ void forward_to_upstream(RouteContext& ctx, ServedModel& m, const httplib::Reque
   res.set_header("X-Accel-Buffering", "no");
   auto redactor = s.redactor;
   const bool restore = redactor && pii_restores_output(s.pii_policy);
+  const bool keep_texts = s.keep_texts;
   res.set_chunked_content_provider(
       "text/event-stream",
-      [ex, used, &um, &m, g, cache_key, redactor, restore, client_wants_usage](size_t, httplib::DataSink& sink) {
-        StreamRelay relay{redactor, restore, client_wants_usage};
+      [ex, used, &um, &m, g, cache_key, redactor, restore, client_wants_usage, keep_texts](size_t, httplib::DataSink& sink) {
+        StreamRelay relay{redactor, restore, client_wants_usage, keep_texts};
         std::string piece;
         bool sent = true;
         for (;;) {

@@ -95,8 +95,8 @@ print(out)')
 [ "$(grep -c '^data: ' "$work/stream.txt")" -gt 10 ] || fail "the stream came in one piece"
 tail -2 "$work/stream.txt" | grep -q '^data: \[DONE\]' || fail "no [DONE]"
 curl -sfN "${auth[@]}" "$gw/v1/chat/completions" \
-  -d "${stream%\}},\"stream_options\":{\"include_usage\":true}}" | grep -q '"completion_tokens":40' ||
-  fail "include_usage: no usage chunk"
+  -d "${stream%\}},\"stream_options\":{\"include_usage\":true}}" >"$work/usage.txt"; grep -q '"completion_tokens":40' "$work/usage.txt" ||
+  fail "include_usage: no usage chunk: $(tail -c 600 "$work/usage.txt")"
 echo "ok - streams pass through event by event, usage chunk only when asked for"
 
 # Usage feeds the key's usage, the audit trail and the metrics.
@@ -118,7 +118,7 @@ for n in $(seq 1 12); do
   pids+=($!)
 done
 sleep 0.3
-kill -9 "${epid[1]}"
+kill -9 "${epid[1]}"; wait "${epid[1]}" 2>/dev/null || true
 epid[1]=""
 late=()
 for n in $(seq 13 24); do  # sent after the kill: every one must succeed
@@ -144,7 +144,7 @@ for n in $(seq 13 24); do [ "$(cat "$work/code$n")" = 200 ] || fail "request $n 
 echo "ok - engine killed mid-load: $complete streams complete, $cut cut with an error event, 12 of 12 later requests answered"
 
 # --- All engines down, then back -------------------------------------------------------------
-kill -9 "${epid[0]}" "${epid[2]}"; epid[0]=""; epid[2]=""
+kill -9 "${epid[0]}" "${epid[2]}"; wait "${epid[0]}" "${epid[2]}" 2>/dev/null || true; epid[0]=""; epid[2]=""
 sleep 0.2
 read -r code took < <(curl -s -D "$work/h" -o "$work/down.json" -w '%{http_code} %{time_total}\n' "${auth[@]}" \
   "$gw/v1/chat/completions" -d "$chat")
