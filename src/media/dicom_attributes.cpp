@@ -34,7 +34,8 @@ std::map<std::string, std::string> dicom_attributes(std::string_view bytes, cons
     if (ds.findAndGetElement(tag, e, OFFalse).bad() || e == nullptr) continue;
     const DcmEVR vr = e->ident();  // sequences and bulk binary values are not header text
     if (vr == EVR_SQ || vr == EVR_OB || vr == EVR_OW || vr == EVR_OF || vr == EVR_OD || vr == EVR_OL ||
-        vr == EVR_OV || vr == EVR_UN || vr == EVR_ox || vr == EVR_px || vr == EVR_pixelSQ)
+        vr == EVR_OV || vr == EVR_UN || vr == EVR_ox || vr == EVR_px || vr == EVR_pixelSQ || vr == EVR_PixelData ||
+        vr == EVR_OverlayData)
       continue;
     OFString value;
     if (e->getOFStringArray(value).good()) out[keyword] = value.c_str();
