@@ -239,7 +239,8 @@ struct Engine::Impl {
       s->limit = limit;
       s->result.prompt_tokens = static_cast<int32_t>(n_prompt);
       s->kv_seq = kv.add_sequence();
-      for (int32_t t : s->tokens) s->sampler.accept(t);
+      for (int32_t t : s->tokens)
+        if (t >= 0) s->sampler.accept(t);  // image placeholders are no tokens to penalize
       try {
         if (opt.prefix_cache) {
           // Leave at least the last prompt token to compute: its logits start generation.
@@ -356,7 +357,9 @@ struct Engine::Impl {
         const int64_t take = std::min(budget, s->n_prompt - s->n_past);
         for (int64_t i = 0; i < take; ++i) {
           const bool last = s->n_past + 1 == s->n_prompt;
-          batch.add(s->tokens[s->n_past], static_cast<int32_t>(s->n_past), s->kv_seq, last, s->req.lora.get());
+          batch.add(s->tokens[s->n_past], static_cast<int32_t>(s->n_past), s->kv_seq, last, s->req.lora.get(),
+                    s->req.embeddings.empty() ? nullptr
+                                              : embedding_row(s->req.embeddings, s->n_past, model.hparams().n_embd));
           if (last) out_rows.push_back(s.get());
           ++s->n_past;
         }
@@ -426,9 +429,7 @@ std::shared_ptr<RequestStream> Engine::submit(GenerationRequest request) {
   if (n_prompt >= impl_->n_ctx)
     throw std::invalid_argument("the prompt has " + std::to_string(n_prompt) + " tokens, but the context holds " +
                                 std::to_string(impl_->n_ctx) + " (prompt + at least one generated token)");
-  const int64_t n_vocab = impl_->model.hparams().n_vocab;
-  for (int32_t t : request.prompt)
-    if (t < 0 || t >= n_vocab) throw std::invalid_argument("token id " + std::to_string(t) + " is outside the vocabulary");
+  validate_prompt(request.prompt, request.embeddings, impl_->model.hparams().n_vocab, impl_->model.hparams().n_embd);
   if (request.max_tokens < 1) throw std::invalid_argument("max_tokens must be at least 1");
   if (request.lora)
     for (const LoraRef& r : request.lora->refs)

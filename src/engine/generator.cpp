@@ -24,6 +24,7 @@ GenerateResult generate_from_ids(const Model& model, const Tokenizer& tokenizer,
   result.prompt_ids = std::move(prompt_ids);
   const auto& prompt = result.prompt_ids;
   if (prompt.empty()) throw std::invalid_argument("the prompt is empty (no tokens)");
+  validate_prompt(prompt, options.embeddings, hp.n_vocab, hp.n_embd);
   const int64_t n_ctx = options.context > 0 ? options.context : hp.n_ctx_train;
   if (static_cast<int64_t>(prompt.size()) >= n_ctx)
     throw std::invalid_argument("the prompt has " + std::to_string(prompt.size()) + " tokens; the context holds " +
@@ -35,7 +36,8 @@ GenerateResult generate_from_ids(const Model& model, const Tokenizer& tokenizer,
   kv.reserve(seq, total);
 
   Sampler sampler(options.sampling);
-  for (int32_t t : prompt) sampler.accept(t);
+  for (int32_t t : prompt)
+    if (t >= 0) sampler.accept(t);  // image placeholders are no tokens to penalize
   StopMatcher stops(options.stop);
   Utf8StreamDecoder utf8;
   auto emit = [&](const std::string& s) {
@@ -52,7 +54,8 @@ GenerateResult generate_from_ids(const Model& model, const Tokenizer& tokenizer,
     batch.clear();
     const size_t end = std::min(prompt.size(), start + chunk);
     for (size_t i = start; i < end; ++i)
-      batch.add(prompt[i], static_cast<int32_t>(i), seq, i + 1 == prompt.size(), options.lora);
+      batch.add(prompt[i], static_cast<int32_t>(i), seq, i + 1 == prompt.size(), options.lora,
+                embedding_row(options.embeddings, static_cast<int64_t>(i), hp.n_embd));
     model.forward(batch, kv, pool, logits.data());
   }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "engine/request.h"
 #include "engine/sampler.h"
 
 namespace citadel {
@@ -23,6 +24,7 @@ struct GenerateOptions {
   SamplingParams sampling;
   int32_t prefill_chunk = 512;    // prompt tokens per forward pass
   const LoraStack* lora = nullptr;  // adapters applied to every token (null: the base model)
+  std::vector<PromptEmbedding> embeddings;  // image rows in the prompt (engine/multimodal_prompt.h)
 };
 
 struct GenerateResult {

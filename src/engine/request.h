@@ -13,8 +13,26 @@ namespace citadel {
 class TokenConstraint;
 struct LoraStack;
 
+// Rows that stand in the prompt instead of token ids: an image's embeddings from a vision
+// projector (engine/multimodal_prompt.h). prompt[pos .. pos + n) hold placeholder ids, negative
+// and derived from the image's hash, so the prefix cache shares K/V only between equal images;
+// the model reads these rows (n x n_embd floats) in their place.
+struct PromptEmbedding {
+  int64_t pos = 0;
+  int64_t n = 0;
+  std::shared_ptr<const std::vector<float>> rows;
+};
+
+// The embedding row at prompt position `pos`, or null where the prompt has a token.
+const float* embedding_row(const std::vector<PromptEmbedding>& embeddings, int64_t pos, int64_t n_embd);
+// Throws std::invalid_argument unless every span lies in the prompt, holds n x n_embd floats and
+// negative placeholders, no two overlap, and every other id is in [0, n_vocab).
+void validate_prompt(const std::vector<int32_t>& prompt, const std::vector<PromptEmbedding>& embeddings,
+                     int64_t n_vocab, int64_t n_embd);
+
 struct GenerationRequest {
   std::vector<int32_t> prompt;
+  std::vector<PromptEmbedding> embeddings;  // image rows in the prompt (none: text only)
   int32_t max_tokens = 256;
   SamplingParams sampling;
   std::vector<std::string> stop;

@@ -82,7 +82,8 @@ size_t Model::weight_bytes() const {
 
 void Model::forward(const Batch& batch, KvCache& kv, ThreadPool& pool, float* logits, float* hidden) const {
   for (int64_t i = 0; i < batch.size(); ++i) {
-    if (batch.tokens[i] < 0 || batch.tokens[i] >= hp_.n_vocab)
+    const bool embedded = i < static_cast<int64_t>(batch.embd.size()) && batch.embd[i];
+    if (!embedded && (batch.tokens[i] < 0 || batch.tokens[i] >= hp_.n_vocab))
       throw std::out_of_range("token id " + std::to_string(batch.tokens[i]) + " outside the vocabulary of " +
                               std::to_string(hp_.n_vocab));
     if (batch.positions[i] < 0 || batch.positions[i] >= kv.capacity(batch.seq_ids[i]))

@@ -13,7 +13,11 @@
 namespace citadel {
 
 void embed_tokens(const Tensor& tok_embd, const Batch& batch, float* x) {
-  for (int64_t t = 0; t < batch.size(); ++t) get_row(tok_embd, batch.tokens[t], x + t * tok_embd.cols());
+  const int64_t d = tok_embd.cols();
+  for (int64_t t = 0; t < batch.size(); ++t) {
+    if (t < static_cast<int64_t>(batch.embd.size()) && batch.embd[t]) std::copy_n(batch.embd[t], d, x + t * d);
+    else get_row(tok_embd, batch.tokens[t], x + t * d);
+  }
 }
 
 // y (n rows of b's width) += the bias b, if the model has one.

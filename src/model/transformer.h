@@ -11,7 +11,7 @@
 
 namespace citadel {
 
-// x[t] = embedding row of batch.tokens[t].
+// x[t] = embedding row of batch.tokens[t], or the batch's own embedding row where it has one.
 void embed_tokens(const Tensor& tok_embd, const Batch& batch, float* x);
 // y = x W^T (+ b): n rows of w.cols() floats in, n rows of w.rows() floats out.
 void linear(const Tensor& w, const Tensor& b, const float* x, int64_t n, float* y, ThreadPool& pool);

@@ -5,7 +5,9 @@
 // Anthropic's SSE events. Errors take Anthropic's shape from the exception handler (api_error.h).
 #include <httplib.h>
 
+#include "engine/multimodal_prompt.h"
 #include "server/generation.h"
+#include "server/image_input.h"
 #include "server/json_fields.h"
 #include "server/metrics_routes.h"
 
@@ -20,6 +22,7 @@ struct MessagesPrompt {
   ojson messages = ojson::array();
   ojson tools = nullptr;        // function_tool() shapes; null when none (or tool_choice none)
   std::string prefill;          // a final assistant turn the answer continues
+  std::vector<Image> images;    // image blocks, in order; each stands as "<image>" in its message
   std::shared_ptr<const JsonSchema> forced;  // tool_choice any / tool: a constrained call
 };
 
@@ -60,8 +63,18 @@ void add_message(const json& m, const std::string& where, MessagesPrompt& out) {
       const std::string type = b["type"];
       if (type == "text") {
         text += required_string(b, "text");
+      } else if (type == "image" && role == "user") {
+        // {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "..."}}
+        auto src = b.find("source");
+        if (src == b.end() || !src->is_object()) throw invalid_field(at + ".source", "must be an object");
+        const std::string kind = get_string(*src, "type", "");
+        if (kind != "base64")
+          throw invalid_field(at + ".source.type", "must be base64 (remote image URLs are not fetched)");
+        out.images.push_back(decode_data_url(
+            "data:" + required_string(*src, "media_type") + ";base64," + required_string(*src, "data"), at + ".source"));
+        text += kImageMarker;
       } else if (type == "image" || type == "document") {
-        throw invalid_field(at, type + " blocks are not supported yet (the served models read text only)");
+        throw invalid_field(at, type + " blocks are not supported (images only in user messages)");
       } else if (type == "tool_use" && role == "assistant") {
         auto input = b.find("input");
         if (input == b.end() || !input->is_object()) throw invalid_field(at + ".input", "must be an object");
@@ -206,7 +219,13 @@ void handle_messages(RouteContext& ctx, const httplib::Request& req, httplib::Re
   if (prompt.forced) spec.schema = prompt.forced;
   spec.json_mode = spec.schema != nullptr;
   const bool tools_on = !prompt.tools.is_null();
-  spec.base.prompt = render_chat_prompt(m, prompt.messages, prompt.tools, ojson::object(), prompt.prefill);
+  if (prompt.images.empty()) {
+    spec.base.prompt = render_chat_prompt(m, prompt.messages, prompt.tools, ojson::object(), prompt.prefill);
+  } else {
+    require_vision(m, "messages");
+    encode_prompt_with_images(m, render_chat_text(m, prompt.messages, prompt.tools, ojson::object(), prompt.prefill),
+                              prompt.images, true, spec.base, "messages");
+  }
   const std::string id = random_id("msg_");
   auto streams = submit_all(m, spec, "messages");
   const std::string model = m.id;
@@ -287,7 +306,12 @@ void handle_count_tokens(RouteContext& ctx, const httplib::Request& req, httplib
   ServedModel& m = ctx.model_for(body);
   MessagesPrompt prompt = messages_prompt(body);
   const auto ids = render_chat_prompt(m, prompt.messages, prompt.tools, ojson::object(), prompt.prefill);
-  res.set_content(dump_json({{"input_tokens", ids.size()}}), "application/json");
+  int64_t n = static_cast<int64_t>(ids.size());
+  if (!prompt.images.empty()) {  // each image takes the projector's rows (its marker's text tokens aside)
+    require_vision(m, "messages");
+    n += static_cast<int64_t>(prompt.images.size()) * m.clip->n_patches();
+  }
+  res.set_content(dump_json({{"input_tokens", n}}), "application/json");
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include "server/access_control.h"
 #include "server/api_error.h"
 #include "server/generation.h"
+#include "engine/multimodal_prompt.h"
+#include "server/image_input.h"
 #include "server/metrics_routes.h"
 #include "server/json_fields.h"
 #include "server/route_context.h"
@@ -77,8 +79,9 @@ json completion_logprobs(const std::vector<TokenEvent>& tokens, const Tokenizer&
   return {{"tokens", toks}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offsets}};
 }
 
-// Chat messages -> the ordered JSON the template expects (content parts joined to text).
-ojson chat_messages(const json& body) {
+// Chat messages -> the ordered JSON the template expects (content parts joined to text; an image
+// part becomes "<image>" there, its pixels appended to `images`).
+ojson chat_messages(const json& body, std::vector<Image>& images) {
   auto it = body.find("messages");
   if (it == body.end()) throw ApiError(400, "'messages' is required", "messages", "missing_field");
   if (!it->is_array() || it->empty()) throw invalid_field("messages", "must be a non-empty array");
@@ -93,8 +96,20 @@ ojson chat_messages(const json& body) {
     if (m.contains("content") && m["content"].is_array()) {
       std::string text;
       for (const auto& part : m["content"]) {
+        if (part.is_object() && part.value("type", "") == "image_url") {
+          // {"type": "image_url", "image_url": {"url": "data:image/png;base64,..."}} (or the URL as a string)
+          const json* url = nullptr;
+          if (auto iu = part.find("image_url"); iu != part.end()) {
+            if (iu->is_string()) url = &*iu;
+            else if (iu->is_object() && iu->contains("url") && (*iu)["url"].is_string()) url = &(*iu)["url"];
+          }
+          if (!url) throw invalid_field(where + ".content", "has an image_url part without a url");
+          images.push_back(decode_data_url(url->get<std::string>(), where + ".content"));
+          text += kImageMarker;
+          continue;
+        }
         if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
-          throw invalid_field(where + ".content", "only text parts are supported");
+          throw invalid_field(where + ".content", "only text and image_url parts are supported");
         text += part["text"].get<std::string>();
       }
       msg["content"] = text;
@@ -112,8 +127,11 @@ ojson chat_messages(const json& body) {
   return out;
 }
 
-std::vector<int32_t> chat_prompt(ServedModel& m, const json& body, bool* has_tools) {
-  ojson messages = chat_messages(body);
+// The conversation into r.prompt (and r.embeddings, for images).
+void chat_prompt(ServedModel& m, const json& body, bool* has_tools, GenerationRequest& r) {
+  std::vector<Image> images;
+  ojson messages = chat_messages(body, images);
+  if (!images.empty()) require_vision(m, "messages");
   ojson tools = nullptr;
   if (auto it = body.find("tools"); it != body.end() && !it->is_null()) {
     if (!it->is_array()) throw invalid_field("tools", "must be an array");
@@ -125,7 +143,11 @@ std::vector<int32_t> chat_prompt(ServedModel& m, const json& body, bool* has_too
     if (!it->is_object()) throw invalid_field("chat_template_kwargs", "must be an object");
     extra = ojson::parse(it->dump());
   }
-  return render_chat_prompt(m, messages, tools, extra);
+  if (images.empty()) {
+    r.prompt = render_chat_prompt(m, messages, tools, extra);
+    return;
+  }
+  encode_prompt_with_images(m, render_chat_text(m, messages, tools, extra), images, true, r, "messages");
 }
 
 // Streams the choices as SSE; `make_chunk(index, delta_text, finish_reason_or_null, role, token)`
@@ -211,7 +233,7 @@ void handle_chat(RouteContext& ctx, const httplib::Request& req, httplib::Respon
   spec.logprobs = get_bool(body, "logprobs", false);
   const int64_t top = get_int(body, "top_logprobs", 0, 0, 20);
   if (spec.logprobs) spec.base.top_logprobs = static_cast<int32_t>(std::max<int64_t>(top, 1));
-  spec.base.prompt = chat_prompt(m, body, &spec.has_tools);
+  chat_prompt(m, body, &spec.has_tools, spec.base);
   const std::string id = random_id("chatcmpl-");
   const int64_t created = now_unix();
   auto streams = submit_all(m, spec, "messages");
@@ -367,7 +389,20 @@ void handle_generate(RouteContext& ctx, const httplib::Request& req, httplib::Re
   if (spec.stream || spec.n != 1) throw invalid_field(spec.stream ? "stream" : "n", "is not supported by /generate");
   const std::string prompt = required_string(body, "prompt");
   note_input_text(prompt);
-  spec.base.prompt = m.tokenizer->encode(model_input_text(prompt), true);
+  // "images": [base64, ...]: each where the prompt says <image>, else before the text.
+  std::vector<Image> images;
+  if (auto it = body.find("images"); it != body.end() && !it->is_null()) {
+    if (!it->is_array()) throw invalid_field("images", "must be an array of base64 strings");
+    for (size_t i = 0; i < it->size(); ++i) {
+      const std::string field = "images[" + std::to_string(i) + "]";
+      if (!(*it)[i].is_string()) throw invalid_field(field, "must be a base64 string");
+      if (i == 0) require_vision(m, "images");
+      const std::string s = (*it)[i].get<std::string>();
+      images.push_back(s.rfind("data:", 0) == 0 ? decode_data_url(s, field) : decode_base64_image(s, field));
+    }
+  }
+  if (images.empty()) spec.base.prompt = m.tokenizer->encode(model_input_text(prompt), true);
+  else encode_prompt_with_images(m, model_input_text(prompt), images, false, spec.base, "prompt");
   auto streams = submit_all(m, spec, "prompt");
   reply_when_done(res, ctx, streams, [&m](const std::vector<Choice>& collected) -> json {
     const Choice& c = collected[0];

@@ -115,6 +115,11 @@ std::shared_ptr<const JsonSchema> forced_tool_call_schema(const ojson& tools, co
 
 std::vector<int32_t> render_chat_prompt(const ServedModel& m, const ojson& messages, const ojson& tools,
                                         const ojson& extra, const std::string& assistant_prefix) {
+  return m.tokenizer->encode(render_chat_text(m, messages, tools, extra, assistant_prefix), true, true);
+}
+
+std::string render_chat_text(const ServedModel& m, const ojson& messages, const ojson& tools, const ojson& extra,
+                             const std::string& assistant_prefix) {
   std::string prompt;
   try {
     prompt = m.chat_template->render(messages, true, tools, extra);
@@ -123,7 +128,7 @@ std::vector<int32_t> render_chat_prompt(const ServedModel& m, const ojson& messa
   } catch (const ChatTemplateError& e) {
     throw ApiError(400, std::string("the chat template failed: ") + e.what(), "messages");
   }
-  return m.tokenizer->encode(model_input_text(prompt + assistant_prefix), true, true);
+  return model_input_text(prompt + assistant_prefix);
 }
 
 std::vector<std::shared_ptr<RequestStream>> submit_all(ServedModel& m, const CompletionSpec& spec,

@@ -88,6 +88,11 @@ std::vector<int32_t> render_chat_prompt(const ServedModel& m, const nlohmann::or
                                         const nlohmann::ordered_json& tools,
                                         const nlohmann::ordered_json& extra = nlohmann::ordered_json::object(),
                                         const std::string& assistant_prefix = "");
+// The same conversation as text (before tokenizing: images go where it says "<image>").
+std::string render_chat_text(const ServedModel& m, const nlohmann::ordered_json& messages,
+                             const nlohmann::ordered_json& tools,
+                             const nlohmann::ordered_json& extra = nlohmann::ordered_json::object(),
+                             const std::string& assistant_prefix = "");
 
 // Submits the n choices (constrained when spec.json_mode); engine refusals become API errors.
 std::vector<std::shared_ptr<RequestStream>> submit_all(ServedModel& m, const CompletionSpec& spec,

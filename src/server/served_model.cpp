@@ -41,6 +41,18 @@ std::unique_ptr<ServedModel> ServedModel::load(const ModelConfig& mc, const Serv
     }
   }
   sm->embed_pool = std::make_unique<ThreadPool>(1);
+  if (!mc.mmproj.empty()) {
+    try {
+      sm->clip = ClipModel::load(mc.mmproj);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("model '" + mc.id + "': mmproj: " + e.what());
+    }
+    if (sm->clip->n_embd_out() != sm->model->hparams().n_embd)
+      throw std::runtime_error("model '" + mc.id + "': " + mc.mmproj + " projects images to " +
+                               std::to_string(sm->clip->n_embd_out()) + " values per row, but the model's embeddings are " +
+                               std::to_string(sm->model->hparams().n_embd));
+    sm->vision_pool = std::make_unique<ThreadPool>(sc.threads);
+  }
   sm->load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   sm->created = static_cast<int64_t>(std::time(nullptr));
   return sm;

@@ -8,6 +8,7 @@
 
 #include "engine/adapter_registry.h"
 #include "engine/engine.h"
+#include "model/clip.h"
 #include "model/model.h"
 #include "server/server_config.h"
 #include "tokenizer/chat_template.h"
@@ -34,6 +35,11 @@ struct ServedModel {
   // Embeddings run outside the engine, one at a time, on their own thread pool.
   std::mutex embed_mu;
   std::unique_ptr<ThreadPool> embed_pool;
+
+  // The vision projector (mmproj) when the model takes images; images are encoded one at a time.
+  std::unique_ptr<ClipModel> clip;
+  std::mutex vision_mu;
+  std::unique_ptr<ThreadPool> vision_pool;
 
   // Loads weights, tokenizer and template and starts the engine. Throws on a bad file.
   static std::unique_ptr<ServedModel> load(const ModelConfig& mc, const ServerConfig& sc);

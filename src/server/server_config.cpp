@@ -128,6 +128,7 @@ void ServerConfig::load_yaml(const std::string& path) {
       read(m, "parallel", mc.parallel, path);
       read(m, "context", mc.context, path);
       read(m, "pii_policy", mc.pii_policy, path);
+      read(m, "mmproj", mc.mmproj, path);
       if (const YAML::Node lora = m["lora"]) {  // {name: file[:scale], ...}
         if (!lora.IsMap()) throw std::runtime_error("config '" + path + "': 'lora' must map adapter names to files");
         for (const auto& a : lora) {

@@ -15,6 +15,7 @@ struct ModelConfig {
   std::string pii_policy;  // "": the server's pii.policy
   // LoRA adapters served over this model: NAME -> FILE[:SCALE], requested as "<id>:<NAME>".
   std::vector<std::pair<std::string, std::string>> lora;
+  std::string mmproj;  // LLaVA-1.5 vision projector (llama.cpp's mmproj GGUF): the model takes images
   // Instead of `path`: engines this server forwards to (docs/scale-out.md).
   std::vector<std::string> upstreams;     // OpenAI-compatible base URLs
   std::string upstream_model;             // the name the upstreams know the model by ("": the id)

@@ -1,10 +1,15 @@
 // citadel generate: complete a prompt with a model, streaming the text to stdout.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "engine/generator.h"
+#include "engine/multimodal_prompt.h"
+#include "media/image.h"
+#include "model/clip.h"
 #include "model/lora_adapter.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
@@ -37,6 +42,12 @@ int run_generate(int argc, char** argv) {
   app.add_option("-t,--threads", threads, "threads (default: all cores)")->check(CLI::Range(0, 1024));
   std::vector<std::string> lora_args;
   app.add_option("--lora", lora_args, "LoRA adapter FILE[:SCALE] (repeatable; llama.cpp's LoRA GGUF layout)");
+  std::string mmproj_path;
+  std::vector<std::string> image_paths;
+  app.add_option("--mmproj", mmproj_path, "vision projector (llama.cpp's LLaVA-1.5 mmproj GGUF) for --image");
+  app.add_option("--image", image_paths,
+                 "PNG, JPEG or DICOM image (repeatable); each goes where the prompt says <image>, else before the text")
+      ->check(CLI::ExistingFile);
   app.add_flag("--no-bos", no_bos, "do not prepend BOS");
   app.add_flag("--ignore-eos", ignore_eos, "keep generating past end-of-sequence");
   app.add_flag("--json", json, "print one JSON object {prompt_ids, ids, text} instead of streaming");
@@ -50,13 +61,44 @@ int run_generate(int argc, char** argv) {
   const LoraStack lora = load_lora_stack(lora_args, *lm.model);
   if (!lora.empty()) opt.lora = &lora;
   ThreadPool pool(threads);
+  std::vector<int32_t> prompt_ids;
+  if (!image_paths.empty()) {
+    if (mmproj_path.empty()) {
+      std::fprintf(stderr, "citadel generate: --image needs --mmproj (the model's vision projector)\n");
+      return 2;
+    }
+    auto clip = ClipModel::load(mmproj_path);
+    if (clip->n_embd_out() != lm.model->hparams().n_embd) {
+      std::fprintf(stderr, "citadel generate: %s projects to %lld values per row, but the model's embeddings are %lld\n",
+                   mmproj_path.c_str(), static_cast<long long>(clip->n_embd_out()),
+                   static_cast<long long>(lm.model->hparams().n_embd));
+      return 2;
+    }
+    std::vector<Image> images;
+    for (const std::string& path : image_paths) {
+      std::ifstream in(path, std::ios::binary);
+      std::ostringstream bytes;
+      bytes << in.rdbuf();
+      try {
+        images.push_back(decode_image(bytes.str()));
+      } catch (const ImageError& e) {
+        std::fprintf(stderr, "citadel generate: %s: %s\n", path.c_str(), e.what());
+        return 2;
+      }
+    }
+    MultimodalPrompt mp = build_multimodal_prompt(*lm.tokenizer, *clip, pool, prompt, images, opt.add_bos, false);
+    prompt_ids = std::move(mp.ids);
+    opt.embeddings = std::move(mp.embeddings);
+  } else {
+    prompt_ids = lm.tokenizer->encode(prompt, opt.add_bos);
+  }
 
   GenerateCallbacks cb;
   if (!json) cb.on_text = [](const std::string& s) {
     std::fwrite(s.data(), 1, s.size(), stdout);
     std::fflush(stdout);
   };
-  GenerateResult r = generate(*lm.model, *lm.tokenizer, pool, prompt, opt, cb);
+  GenerateResult r = generate_from_ids(*lm.model, *lm.tokenizer, pool, std::move(prompt_ids), opt, cb);
   if (json) {
     nlohmann::json j = {{"prompt_ids", r.prompt_ids}, {"ids", r.ids}, {"text", r.text}, {"finish_reason", r.finish_reason}};
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";

@@ -28,6 +28,9 @@ int run_serve(int argc, char** argv) {
   app.add_option("--config", config_path, "YAML config file (see docs/serving.md)");
   app.add_option("-m,--model", model_path, "GGUF model file (default: the bundled demo model)");
   app.add_option("--model-id", model_id, "id clients use for --model (default: its file name)");
+  std::string mmproj;
+  app.add_option("--mmproj", mmproj, "vision projector (llama.cpp's LLaVA-1.5 mmproj GGUF) for the first model run "
+                                     "here: it takes images (docs/multimodal.md)");
   std::vector<std::string> lora_flags;
   app.add_option("--lora", lora_flags,
                  "NAME=FILE[:SCALE]: serve a LoRA adapter over the (first) model as \"<model-id>:NAME\" (repeatable)");
@@ -113,6 +116,12 @@ int run_serve(int argc, char** argv) {
     if (eq == std::string::npos || eq == 0 || eq + 1 == f.size())
       throw std::invalid_argument("--lora '" + f + "' must be NAME=FILE[:SCALE]");
     config.models.front().lora.emplace_back(f.substr(0, eq), f.substr(eq + 1));
+  }
+  if (!mmproj.empty()) {
+    bool set = false;
+    for (ModelConfig& m : config.models)
+      if (!m.remote() && !set) m.mmproj = mmproj, set = true;
+    if (!set) throw std::invalid_argument("--mmproj: every model is forwarded to upstream engines");
   }
   config.validate();
 

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "model/synthetic_clip.h"
 #include "model/synthetic_model.h"
 #include "tools/tool.h"
 
@@ -11,8 +12,11 @@ namespace {
 int run_synth(int argc, char** argv) {
   std::string shapes;
   for (const auto& s : model_shape_names()) shapes += (shapes.empty() ? "" : ", ") + s;
+  std::string clip_shapes;
+  for (const auto& s : clip_shape_names()) clip_shapes += (clip_shapes.empty() ? "" : ", ") + s;
   CLI::App app{"Write a random-weight GGUF model of a real shape (speed does not depend on weight values).\n"
-               "Shapes: " + shapes, "citadel synth"};
+               "Shapes: " + shapes + ".\nVision projectors (LLaVA-1.5 mmproj, --type f32 or f16): " + clip_shapes,
+               "citadel synth"};
   std::string shape_name, type_name = "f16", out, vocab_from;
   uint64_t seed = 42;
   int threads = 0;
@@ -25,13 +29,27 @@ int run_synth(int argc, char** argv) {
                  "normal weights of this standard deviation (default: uniform of scale 1/sqrt(columns))")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--embedding-std", embedding_std, "the same for token_embd and output")->check(CLI::NonNegativeNumber);
+  int64_t proj_embd = 0;
+  app.add_option("--proj-embd", proj_embd, "mmproj shapes: the projector's output width (the text model's n_embd)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 16));
   app.add_option("-t,--threads", threads, "threads");
   app.add_option("output", out, "output .gguf path")->required();
   CLI11_PARSE(app, argc, argv);
 
+  if (const ClipShape* clip = find_clip_shape(shape_name)) {
+    ClipShape s = *clip;
+    if (proj_embd > 0) s.n_proj = proj_embd;
+    const FileType type = parse_file_type(type_name);
+    write_synthetic_mmproj(s, seed, type.base, out);
+    std::printf("wrote %s: LLaVA-1.5 projector %s (%lld patches of %lld values), %s\n", out.c_str(), s.name,
+                static_cast<long long>((s.image_size / s.patch_size) * (s.image_size / s.patch_size)),
+                static_cast<long long>(s.n_proj), type.name.c_str());
+    return 0;
+  }
   const ModelShape* shape = find_model_shape(shape_name);
   if (!shape) {
-    std::fprintf(stderr, "citadel synth: unknown shape '%s' (known: %s)\n", shape_name.c_str(), shapes.c_str());
+    std::fprintf(stderr, "citadel synth: unknown shape '%s' (known: %s, %s)\n", shape_name.c_str(), shapes.c_str(),
+                 clip_shapes.c_str());
     return 2;
   }
   SynthOptions opt;

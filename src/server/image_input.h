@@ -1,0 +1,27 @@
+// Images in API requests: data: URLs (image/png, image/jpeg, application/dicom) and bare base64
+// strings are decoded through media/ with its limits; remote http(s) URLs are refused — the
+// server never fetches anything. A prompt with images is tokenized with each image's projector
+// rows where the text says "<image>" (engine/multimodal_prompt.h). Every failure is a 400 naming
+// the field. Internal to server/.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "engine/request.h"
+#include "media/image.h"
+
+namespace citadel {
+
+struct ServedModel;
+
+Image decode_data_url(const std::string& url, const std::string& field);
+Image decode_base64_image(const std::string& base64, const std::string& field);
+
+// 400 unless the model was served with a vision projector (--mmproj / mmproj:).
+void require_vision(const ServedModel& m, const std::string& field);
+
+// Fills r.prompt and r.embeddings from `text` (BOS at the start) and the images, in order.
+void encode_prompt_with_images(ServedModel& m, const std::string& text, const std::vector<Image>& images,
+                               bool parse_special, GenerationRequest& r, const std::string& field);
+
+}  // namespace citadel
