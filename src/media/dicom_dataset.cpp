@@ -52,7 +52,15 @@ struct Reader {
   }
 };
 
-bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+// The VRs of PS3.5 6.2: anything else and DCMTK might read the length field otherwise than we do.
+bool known_vr(const char* vr) {
+  static const char* const kVrs[] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO",
+                                     "LT", "OB", "OD", "OF", "OL", "OV", "OW", "PN", "SH", "SL", "SQ",
+                                     "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV"};
+  for (const char* k : kVrs)
+    if (vr[0] == k[0] && vr[1] == k[1]) return true;
+  return false;
+}
 
 // VRs with a 2-byte reserved field and a 4-byte length in explicit syntaxes (PS3.5 7.1.2).
 bool long_vr(const char* vr) {
@@ -62,36 +70,30 @@ bool long_vr(const char* vr) {
   return false;
 }
 
-// Item start tags left in the file from `pos`: nesting can be no deeper than this + 1.
-size_t items_after(std::string_view b, size_t pos) {
-  size_t n = 0;
-  for (size_t i = pos; i + 4 <= b.size(); ++i) {
-    const auto* s = reinterpret_cast<const uint8_t*>(b.data() + i);
-    if ((s[0] == 0xFE && s[1] == 0xFF && s[2] == 0x00 && s[3] == 0xE0) ||
-        (s[0] == 0xFF && s[1] == 0xFE && s[2] == 0xE0 && s[3] == 0x00))
-      ++n;
-  }
-  return n;
-}
-
 }  // namespace
 
 void check_dicom_nesting(std::string_view bytes, int max_depth) {
   Reader r{bytes};
   size_t pos = 0;
   bool implicit = false;
-  const auto give_up = [&](size_t at) {
-    // A structure this walk cannot follow: still safe when too few items remain to nest deeply.
-    if (items_after(bytes, at) > static_cast<size_t>(max_depth))
-      throw ImageError("DICOM file: element structure cannot be followed (malformed or unusual encoding)");
+  // Anything this walk cannot follow is refused: DCMTK allocates a value's length before it reads
+  // it, so a length it reads that we did not check could ask for 4 GiB from a small file.
+  const auto give_up = [](size_t) {
+    throw ImageError("DICOM file: malformed element structure (unknown VR, undefined or out-of-file length)");
   };
-  if (bytes.size() >= 132 && std::memcmp(bytes.data() + 128, "DICM", 4) == 0) {
+  const auto check_len = [&](size_t at, uint64_t len) {
+    if (len != kUndefined && at + len > bytes.size())
+      throw ImageError("DICOM file: an element's length runs past the end of the file");
+  };
+  if (bytes.size() < 132 || std::memcmp(bytes.data() + 128, "DICM", 4) != 0)
+    throw ImageError("DICOM file: no 'DICM' after the 128-byte preamble (PS3.10 file format)");
+  {
     pos = 132;
     // The meta group: explicit VR little endian; it names the dataset's transfer syntax.
     std::string ts;
     while (pos + 8 <= bytes.size() && r.u16(pos) == 0x0002) {
       const char* vr = bytes.data() + pos + 4;
-      if (!is_upper(vr[0]) || !is_upper(vr[1])) return give_up(pos);
+      if (!known_vr(vr)) return give_up(pos);
       size_t hdr = 8, len = r.u16(pos + 6);
       if (long_vr(vr)) {
         if (pos + 12 > bytes.size()) break;
@@ -105,11 +107,10 @@ void check_dicom_nesting(std::string_view bytes, int max_depth) {
       }
       pos += hdr + len;
     }
+    if (ts.empty()) throw ImageError("DICOM file: the meta header names no transfer syntax");
     if (ts == kDeflated) throw ImageError("DICOM file: the deflated transfer syntax is not accepted");
     implicit = ts == "1.2.840.10008.1.2";
     r.big = ts == "1.2.840.10008.1.2.2";
-  } else if (bytes.size() >= 6) {
-    implicit = !(is_upper(bytes[4]) && is_upper(bytes[5]));  // a bare dataset: guess as DCMTK does
   }
 
   struct Open {
@@ -129,6 +130,7 @@ void check_dicom_nesting(std::string_view bytes, int max_depth) {
     if (group == 0xFFFE) {
       const uint32_t len = r.u32(pos + 4);
       pos += 8;
+      check_len(pos, len);
       if (element == 0xE000) {
         const bool inner = open.empty() ? implicit : open.back().implicit;
         open.push_back({len == kUndefined ? kUndefined : pos + len, false, inner});
@@ -154,7 +156,7 @@ void check_dicom_nesting(std::string_view bytes, int max_depth) {
       sequence = tag.getEVR() == EVR_SQ || len == kUndefined;
     } else {
       const char* vr = bytes.data() + pos + 4;
-      if (!is_upper(vr[0]) || !is_upper(vr[1])) return give_up(pos);
+      if (!known_vr(vr)) return give_up(pos);
       if (long_vr(vr)) {
         if (pos + 12 > bytes.size()) return;
         hdr = 12;
@@ -166,6 +168,7 @@ void check_dicom_nesting(std::string_view bytes, int max_depth) {
       if (len == kUndefined && vr[0] == 'U' && vr[1] == 'N') inner_implicit = true;
     }
     pos += hdr;
+    check_len(pos, len);
     if (group == 0x7FE0 && element == 0x0010 && len == kUndefined) {
       // Encapsulated pixel data: fragments (items of bytes) up to the sequence delimiter.
       while (pos + 8 <= bytes.size()) {
@@ -175,6 +178,7 @@ void check_dicom_nesting(std::string_view bytes, int max_depth) {
         if (g != 0xFFFE) return give_up(pos);
         if (e == 0xE0DD) break;
         if (l == kUndefined) return give_up(pos);
+        check_len(pos, l);
         pos += l;
       }
       continue;

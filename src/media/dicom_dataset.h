@@ -1,9 +1,12 @@
 // Reading a DICOM file from memory with DCMTK, for the media layer's own files (the DCMTK types
-// stay out of the public headers). Before DCMTK sees a byte: the size limit, a refusal of the
-// deflated transfer syntax (a small file could inflate without bound) and a walk over the
-// element structure that refuses sequences nested deeper than kMaxDicomNesting (DCMTK reads
-// sequences recursively: a deep file would overflow the stack). DCMTK's own logging is switched
-// off once for the process, so nothing it would print (attribute values included) reaches stderr.
+// stay out of the public headers). Before DCMTK sees a byte: the size limit, the PS3.10 preamble
+// ("DICM"), a refusal of the deflated transfer syntax (a small file could inflate without bound)
+// and a walk over the element structure that refuses sequences nested deeper than
+// kMaxDicomNesting (DCMTK reads sequences recursively: a deep file would overflow the stack),
+// lengths that run past the end of the file (DCMTK allocates a value's length before reading it:
+// 4 GiB from a 1 KiB file) and anything the walk cannot follow (unknown VRs, undefined lengths
+// where none may be). DCMTK's own logging is switched off once for the process, so nothing it
+// would print (attribute values included) reaches stderr.
 #pragma once
 #include <memory>
 #include <string>
@@ -27,7 +30,8 @@ std::unique_ptr<DcmFileFormat> read_dicom(std::string_view bytes, const ImageLim
 // The file written back (preamble, meta header, dataset in its original transfer syntax).
 std::string write_dicom(DcmFileFormat& file);
 
-// The structure walk alone: ImageError when nesting exceeds `max_depth`. Exposed for tests.
+// The structure walk alone: ImageError when nesting exceeds `max_depth`, a length runs past the
+// end or the structure cannot be followed. Exposed for tests.
 void check_dicom_nesting(std::string_view bytes, int max_depth = kMaxDicomNesting);
 
 }  // namespace citadel

@@ -537,6 +537,12 @@ TEST(DicomHostile, WrongLengthsDeflateAndGarbage) {
                                              std::string("\xe0\x7f\x10\x00OW\0\0\xf0\xff\xff\xff", 12) + "tiny");
   const long before = max_rss_kib();
   EXPECT_THROW(decode_dicom(liar, {}, {}), ImageError);
+  // Found by fuzz/dicom_fuzz.cpp: DCMTK allocates an unknown element's 2.4 GB before reading it.
+  EXPECT_THROW(decode_dicom(file_with_dataset(std::string("\x8e\x8e\x8e\x8eUN\0\0\x8e\x8e\x8e\x8e", 12) + "x"), {}, {}),
+               ImageError);
+  EXPECT_THROW(decode_dicom(file_with_dataset(std::string("\x10\x00\x10\x00XY\x02\x00", 8) + "ab"), {}, {}),
+               ImageError);  // a VR that is none of PS3.5's
+  EXPECT_THROW(decode_dicom(file_with_dataset("").substr(128), {}, {}), ImageError);  // no preamble
   EXPECT_LT(max_rss_kib() - before, 256 * 1024) << "a 4 GiB length claim did not allocate";
   EXPECT_THROW(decode_dicom(file_with_dataset(el(0x0010, 0x0010, "PN", "x"), "1.2.840.10008.1.2.1.99"), {}, {}),
                ImageError);
