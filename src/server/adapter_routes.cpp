@@ -2,6 +2,8 @@
 // keys are on (--auth-db); server/access_control.cpp restricts every /admin/ route to admin keys.
 //   GET    /admin/adapters                      list: [{id, model, name, path, scale, parameters, loaded_at}]
 //   POST   /admin/adapters                      load: {name, path, model?, scale?, replace?} -> 201
+//                                                (model: the first model run here when absent; a bad or
+//                                                misfit file: 400; the name taken: 409)
 //   DELETE /admin/adapters/{model}:{name}       unload (requests already running finish with it)
 // Loaded adapters are requested as "model": "<model>:<name>" and listed by GET /v1/models.
 #include <httplib.h>
@@ -28,12 +30,17 @@ void require_admin_api(const RouteContext& ctx) {
   if (!ctx.ready) throw ApiError(503, "the models are still loading", "", "loading");
 }
 
+// The model `id` names ("": the first model run here). Models forwarded to upstream engines have
+// no engine and no registry here (ServedModel::adapters null): 400, never a null dereference.
 ServedModel& served(RouteContext& ctx, const std::string& id) {
-  for (auto& m : ctx.models)
-    if (id.empty() || m->id == id) {
-      if (!m->adapters) throw ApiError(400, "the model '" + m->id + "' is not run here: it takes no adapters", "model");
-      return *m;
-    }
+  for (auto& m : ctx.models) {
+    if (id.empty() ? !m->adapters : m->id != id) continue;
+    if (!m->adapters)
+      throw ApiError(400, "the model '" + m->id + "' is forwarded to other engines: it takes no adapters here", "model",
+                     "invalid_model");
+    return *m;
+  }
+  if (id.empty()) throw ApiError(400, "no model is run here (all are forwarded to other engines): no adapters", "model", "invalid_model");
   throw ApiError(404, "the model '" + id + "' does not exist", "model", "model_not_found");
 }
 

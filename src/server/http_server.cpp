@@ -34,7 +34,10 @@ ServedModel& RouteContext::model_for(const nlohmann::json& body) const {
   for (const auto& m : models) {
     if (colon == std::string::npos || m->id != id.substr(0, colon)) continue;
     const std::string name = id.substr(colon + 1);
-    auto adapter = m->adapters ? m->adapters->find(name) : nullptr;
+    if (!m->adapters)  // forwarded to upstream engines: adapters live there, under their own model ids
+      throw ApiError(404, "the model '" + m->id + "' is forwarded to other engines and has no adapters here: ask for '" +
+                     m->id + "', or for the adapter by the model id its engine lists", "model", "model_not_found");
+    auto adapter = m->adapters->find(name);
     if (!adapter)
       throw ApiError(404, "the model '" + m->id + "' has no adapter '" + name + "' (GET /v1/models lists them)", "model",
                      "model_not_found");

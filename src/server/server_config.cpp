@@ -235,7 +235,8 @@ void ServerConfig::validate() {
         throw std::invalid_argument("affinity must be prefix or least-outstanding");
       if (m.connect_timeout <= 0 || m.read_timeout <= 0 || m.probe_interval < 0)
         throw std::invalid_argument("the upstream timeouts must be positive");
-      if (!m.lora.empty()) throw std::invalid_argument("LoRA adapters belong to the engines, not to a model with upstreams");
+      if (!m.lora.empty())
+        throw std::invalid_argument("model '" + m.id + "' has upstreams: its LoRA adapters belong on the engines it forwards to");
     }
     if (m.id.empty()) m.id = model_id_from_path(m.path);
     for (size_t i = 0; i < m.lora.size(); ++i) {

@@ -1,5 +1,6 @@
-// citadel bench: prompt-processing (prefill) and generation (decode) speed of a model, and the
-// machine's memory read bandwidth, so decode can be read as a fraction of the physical limit.
+// citadel bench: prompt-processing (prefill) and generation (decode) speed of a model (with LoRA
+// adapters applied to every token when --lora is given, as generate's), and the machine's memory
+// read bandwidth, so decode can be read as a fraction of the physical limit.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -16,6 +17,7 @@
 #include "core/thread_pool.h"
 #include "model/batch.h"
 #include "model/kv_cache.h"
+#include "model/lora_adapter.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 #include "tools/tool.h"
@@ -86,20 +88,22 @@ std::vector<int32_t> random_tokens(int64_t n, int64_t vocab, uint64_t seed) {
   return t;
 }
 
-// One prefill of `tokens` into an empty cache; returns seconds.
-double time_prefill(const Model& m, const std::vector<int32_t>& tokens, ThreadPool& pool, std::vector<float>& logits) {
+// One prefill of `tokens` into an empty cache, with `lora` on every row (null: the base); returns seconds.
+double time_prefill(const Model& m, const std::vector<int32_t>& tokens, const LoraStack* lora, ThreadPool& pool,
+                    std::vector<float>& logits) {
   KvCache kv(m.hparams(), KvCache::blocks_for(static_cast<int64_t>(tokens.size()), 1));
   const int32_t seq = kv.add_sequence();
   kv.reserve(seq, static_cast<int64_t>(tokens.size()));
   Batch b;
-  for (size_t i = 0; i < tokens.size(); ++i) b.add(tokens[i], static_cast<int32_t>(i), seq, i + 1 == tokens.size());
+  for (size_t i = 0; i < tokens.size(); ++i) b.add(tokens[i], static_cast<int32_t>(i), seq, i + 1 == tokens.size(), lora);
   const auto t0 = Clock::now();
   m.forward(b, kv, pool, logits.data());
   return seconds_since(t0);
 }
 
 // `tokens.size()` single-token steps from an empty cache (as llama-bench's tg); returns seconds.
-double time_decode(const Model& m, const std::vector<int32_t>& tokens, ThreadPool& pool, std::vector<float>& logits) {
+double time_decode(const Model& m, const std::vector<int32_t>& tokens, const LoraStack* lora, ThreadPool& pool,
+                   std::vector<float>& logits) {
   KvCache kv(m.hparams(), KvCache::blocks_for(static_cast<int64_t>(tokens.size()), 1));
   const int32_t seq = kv.add_sequence();
   kv.reserve(seq, static_cast<int64_t>(tokens.size()));
@@ -107,7 +111,7 @@ double time_decode(const Model& m, const std::vector<int32_t>& tokens, ThreadPoo
   const auto t0 = Clock::now();
   for (size_t i = 0; i < tokens.size(); ++i) {
     b.clear();
-    b.add(tokens[i], static_cast<int32_t>(i), seq, true);
+    b.add(tokens[i], static_cast<int32_t>(i), seq, true, lora);
     m.forward(b, kv, pool, logits.data());
   }
   return seconds_since(t0);
@@ -118,11 +122,13 @@ int run_bench(int argc, char** argv) {
   std::string model_path;
   int prompt_tokens = 512, gen_tokens = 128, threads = 0, repeat = 3;
   bool json = false, bandwidth = false;
+  std::vector<std::string> lora_args;
   app.add_option("-m,--model", model_path, "GGUF model file");
   app.add_option("-p,--prompt-tokens", prompt_tokens, "tokens per prefill (0: skip)")->capture_default_str()->check(CLI::Range(0, 1 << 20));
   app.add_option("-n,--gen-tokens", gen_tokens, "tokens per decode run (0: skip)")->capture_default_str()->check(CLI::Range(0, 1 << 20));
   app.add_option("-t,--threads", threads, "threads (default: all cores)")->check(CLI::Range(0, 1024));
   app.add_option("-r,--repeat", repeat, "runs of each measurement (median reported)")->capture_default_str()->check(CLI::Range(1, 1000));
+  app.add_option("--lora", lora_args, "LoRA adapter FILE[:SCALE] applied to every token (repeatable: a stack, as generate's)");
   app.add_flag("--bandwidth", bandwidth, "also measure the machine's memory read bandwidth");
   app.add_flag("--json", json, "print one JSON object");
   add_model_key_option(app);
@@ -148,14 +154,24 @@ int run_bench(int argc, char** argv) {
     out["model"] = model_path;
     out["load_seconds"] = lm.load_seconds;
     out["weight_bytes_per_token"] = bytes;
+    const LoraStack lora_stack = load_lora_stack(lora_args, m);
+    const LoraStack* lora = lora_stack.empty() ? nullptr : &lora_stack;
+    if (lora) {
+      nlohmann::json files = nlohmann::json::array();
+      int64_t params = 0;
+      for (const LoraRef& r : lora_stack.refs) params += r.adapter->parameter_count();
+      for (const std::string& a : lora_args) files.push_back(a);
+      out["lora"] = files;
+      out["lora_parameters"] = params;
+    }
     std::vector<float> logits(vocab);
     // Warm-up: page the weights in and let the threads settle.
-    time_decode(m, random_tokens(2, vocab, 1), pool, logits);
+    time_decode(m, random_tokens(2, vocab, 1), lora, pool, logits);
     // Runs `time_run` `repeat` times on fresh random tokens; records tokens/s under `key`.
     auto measure = [&](const char* key, int n_tokens, auto time_run, uint64_t seed) {
       std::vector<double> tps;
       for (int r = 0; r < repeat; ++r)
-        tps.push_back(n_tokens / time_run(m, random_tokens(n_tokens, vocab, seed + r), pool, logits));
+        tps.push_back(n_tokens / time_run(m, random_tokens(n_tokens, vocab, seed + r), lora, pool, logits));
       const Stats s = stats(tps);
       out[std::string(key) + "_tokens_per_second"] = s.median;
       out[key] = to_json(s);
@@ -181,6 +197,9 @@ int run_bench(int argc, char** argv) {
   if (bandwidth) std::printf("machine read bandwidth   %8.1f GB/s\n", machine_gbs);
   if (out.contains("model"))
     std::printf("model %s: %.1f MB of weights per token\n", model_path.c_str(), out["weight_bytes_per_token"].get<double>() / 1e6);
+  if (out.contains("lora"))
+    std::printf("LoRA %s: %lld parameters, on every token\n", out["lora"].dump().c_str(),
+                static_cast<long long>(out["lora_parameters"].get<int64_t>()));
   if (out.contains("prefill"))
     std::printf("prefill (pp%d)  %8.1f tok/s  (min %.1f, max %.1f)\n", prompt_tokens, out["prefill"]["median"].get<double>(),
                 out["prefill"]["min"].get<double>(), out["prefill"]["max"].get<double>());

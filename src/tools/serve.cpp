@@ -1,5 +1,6 @@
 // citadel serve: the HTTP server (OpenAI-compatible API, /generate, chat page).
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -33,7 +34,7 @@ int run_serve(int argc, char** argv) {
                                      "here: it takes images (docs/multimodal.md)");
   std::vector<std::string> lora_flags;
   app.add_option("--lora", lora_flags,
-                 "NAME=FILE[:SCALE]: serve a LoRA adapter over the (first) model as \"<model-id>:NAME\" (repeatable)");
+                 "NAME=FILE[:SCALE]: serve a LoRA adapter over the first model run here (not forwarded) as \"<model-id>:NAME\" (repeatable)");
   auto* host = app.add_option("--host", flags.host, "address to listen on")->capture_default_str();
   auto* port = app.add_option("--port", flags.port, "port (0: any free port)")->capture_default_str();
   auto* parallel = app.add_option("--parallel", flags.parallel, "sequences decoded together per model")->capture_default_str();
@@ -115,7 +116,11 @@ int run_serve(int argc, char** argv) {
     const size_t eq = f.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == f.size())
       throw std::invalid_argument("--lora '" + f + "' must be NAME=FILE[:SCALE]");
-    config.models.front().lora.emplace_back(f.substr(0, eq), f.substr(eq + 1));
+    // Onto the first model run here: a model with upstreams has its adapters on its engines.
+    auto local = std::find_if(config.models.begin(), config.models.end(), [](const ModelConfig& m) { return !m.remote(); });
+    if (local == config.models.end())
+      throw std::invalid_argument("--lora: every model is forwarded to upstream engines; serve adapters on those engines");
+    local->lora.emplace_back(f.substr(0, eq), f.substr(eq + 1));
   }
   if (!mmproj.empty()) {
     bool set = false;

@@ -3,7 +3,8 @@
 # /v1/models as "<model>:<NAME>" and chosen by the request's "model"; two adapters and the base
 # asked at once answer exactly as each alone; an adapter made for another model is refused with
 # a clear error (at startup and at run time); admins load and unload adapters over HTTP
-# (/admin/adapters, admin keys only); adapter use shows in the metrics and the request log.
+# (/admin/adapters, admin keys only); adapter use shows in the metrics, the request log and the
+# audit trail; a model forwarded to upstream engines (no adapters here) gives clear 4xx answers.
 set -euo pipefail
 bin=${1:?usage: serve_lora.sh CITADEL_BINARY}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,11 +38,15 @@ db="$work/keys.db"
 admin=$("$bin" keys create --db "$db" --role admin --name admin 2>/dev/null | tail -1)
 user=$("$bin" keys create --db "$db" --role user --name user 2>/dev/null | tail -1)
 cat >"$work/serve.yaml" <<EOF
+audit_log: $work/audit.log
 models:
   - id: stories
     path: $model
     lora:
       story: $work/story.gguf
+  - id: remote
+    upstreams: [http://127.0.0.1:9]
+    connect_timeout: 1
 EOF
 start_server "$bin" --config "$work/serve.yaml" --lora bank="$work/bank.gguf" --parallel 4 --auth-db "$db" \
   --log-format json
@@ -65,7 +70,7 @@ def fail(msg):
 
 status, models = call("GET", "/v1/models")
 ids = sorted(m["id"] for m in models["data"])
-if ids != ["stories", "stories:bank", "stories:story"]: fail(f"/v1/models lists {ids}")
+if ids != ["remote", "stories", "stories:bank", "stories:story"]: fail(f"/v1/models lists {ids}")
 
 def complete(model):
     s, r = call("POST", "/v1/completions", {"model": model, "prompt": "Once upon a time", "max_tokens": 24,
@@ -88,6 +93,18 @@ for m in names:
 s, r = call("POST", "/v1/completions", {"model": "stories:nope", "prompt": "x", "max_tokens": 1})
 if s != 404 or "no adapter 'nope'" not in r["error"]["message"]: fail(f"unknown adapter: {s} {r}")
 
+# A model forwarded to upstream engines has no adapters here: clear 4xx, never a crash.
+s, r = call("POST", "/v1/completions", {"model": "remote:bank", "prompt": "x", "max_tokens": 1})
+if s != 404 or "forwarded to other engines" not in r["error"]["message"]: fail(f"remote:bank: {s} {r}")
+s, r = call("POST", "/v1/chat/completions", {"model": "remote:bank", "messages": [{"role": "user", "content": "x"}]})
+if s != 404: fail(f"remote:bank (chat): {s} {r}")
+s, r = call("POST", "/admin/adapters", {"model": "remote", "name": "x", "path": work + "/bank.gguf"}, admin)
+if s != 400 or "forwarded to other engines" not in r["error"]["message"]: fail(f"loading onto remote: {s} {r}")
+s, r = call("DELETE", "/admin/adapters/remote:x", None, admin)
+if s != 400: fail(f"unloading from remote: {s} {r}")
+s, r = call("POST", "/admin/adapters", {"model": "nope", "name": "x", "path": work + "/bank.gguf"}, admin)
+if s != 404: fail(f"loading onto an unknown model: {s} {r}")
+
 # Admin API: admins only; a misfit file refused clearly; load, use, unload.
 load = {"name": "bank2", "path": work + "/bank.gguf", "scale": 0.5}
 s, r = call("POST", "/admin/adapters", load)
@@ -104,6 +121,8 @@ half = complete("stories:bank2")
 if half == alone["stories:bank"]: fail("scale 0.5 answers as scale 1")
 s, r = call("GET", "/admin/adapters", None, admin)
 if sorted(a["id"] for a in r["data"]) != ["stories:bank", "stories:bank2", "stories:story"]: fail(f"list: {r}")
+s, r = call("DELETE", "/admin/adapters/stories:bank2", None, user)
+if s != 403: fail(f"a user key unloaded an adapter: {s} {r}")
 s, r = call("DELETE", "/admin/adapters/stories:bank2", None, admin)
 if s != 200: fail(f"unload: {s} {r}")
 s, r = call("POST", "/v1/completions", {"model": "stories:bank2", "prompt": "x", "max_tokens": 1})
@@ -120,4 +139,11 @@ for want in ['citadel_adapter_requests_total{model="stories",adapter="bank",stat
 print("adapters ok")
 PY
 grep -q '"adapter":"bank"' "$SERVER_LOG" || { echo "FAIL: the request log does not name the adapter"; exit 1; }
+# The audit trail names "<model>:<adapter>" on the completions, and the admin's load and unload.
+grep '"/v1/completions"' "$work/audit.log" | grep -q '"model":"stories:story"' ||
+  { echo "FAIL: the audit trail does not name the adapter:"; tail -3 "$work/audit.log"; exit 1; }
+grep '"/admin/adapters"' "$work/audit.log" | grep '"method":"POST"' | grep -q '"status_code":201' ||
+  { echo "FAIL: the audit trail lacks the adapter load"; exit 1; }
+grep '"/admin/adapters/stories:bank2"' "$work/audit.log" | grep '"method":"DELETE"' | grep -q '"status_code":200' ||
+  { echo "FAIL: the audit trail lacks the adapter unload"; exit 1; }
 echo "PASS serve_lora"
