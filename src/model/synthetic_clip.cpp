@@ -48,6 +48,7 @@ void write_synthetic_mmproj(const ClipShape& s, uint64_t seed, TensorType type, 
   GgufWriter w;
   w.set_string("general.architecture", "clip");
   w.set_string("general.name", std::string("synthetic ") + s.name + " (random weights)");
+  w.set_string("general.description", "image encoder for LLaVA");  // llama.cpp's clip.cpp requires it
   w.set_u32("general.file_type", type == TensorType::F16 ? 1 : 0);
   w.set_bool("clip.has_text_encoder", false);
   w.set_bool("clip.has_vision_encoder", true);
