@@ -22,7 +22,7 @@ struct MessagesPrompt {
   ojson messages = ojson::array();
   ojson tools = nullptr;        // function_tool() shapes; null when none (or tool_choice none)
   std::string prefill;          // a final assistant turn the answer continues
-  std::vector<Image> images;    // image blocks, in order; each stands as "<image>" in its message
+  std::vector<ImageRef> images;  // image blocks, in order; each stands as "<image>" in its message
   std::shared_ptr<const JsonSchema> forced;  // tool_choice any / tool: a constrained call
 };
 
@@ -70,8 +70,8 @@ void add_message(const json& m, const std::string& where, MessagesPrompt& out) {
         const std::string kind = get_string(*src, "type", "");
         if (kind != "base64")
           throw invalid_field(at + ".source.type", "must be base64 (remote image URLs are not fetched)");
-        out.images.push_back(decode_data_url(
-            "data:" + required_string(*src, "media_type") + ";base64," + required_string(*src, "data"), at + ".source"));
+        out.images.push_back(
+            {"data:" + required_string(*src, "media_type") + ";base64," + required_string(*src, "data"), at + ".source"});
         text += kImageMarker;
       } else if (type == "image" || type == "document") {
         throw invalid_field(at, type + " blocks are not supported (images only in user messages)");
@@ -222,9 +222,9 @@ void handle_messages(RouteContext& ctx, const httplib::Request& req, httplib::Re
   if (prompt.images.empty()) {
     spec.base.prompt = render_chat_prompt(m, prompt.messages, prompt.tools, ojson::object(), prompt.prefill);
   } else {
-    require_vision(m, "messages");
+    const std::vector<Image> images = decode_images(m, prompt.images);
     encode_prompt_with_images(m, render_chat_text(m, prompt.messages, prompt.tools, ojson::object(), prompt.prefill),
-                              prompt.images, true, spec.base, "messages");
+                              images, true, spec.base, "messages");
   }
   const std::string id = random_id("msg_");
   auto streams = submit_all(m, spec, "messages");
@@ -308,7 +308,7 @@ void handle_count_tokens(RouteContext& ctx, const httplib::Request& req, httplib
   const auto ids = render_chat_prompt(m, prompt.messages, prompt.tools, ojson::object(), prompt.prefill);
   int64_t n = static_cast<int64_t>(ids.size());
   if (!prompt.images.empty()) {  // each image takes the projector's rows (its marker's text tokens aside)
-    require_vision(m, "messages");
+    require_vision(m, prompt.images.front().field);
     n += static_cast<int64_t>(prompt.images.size()) * m.clip->n_patches();
   }
   res.set_content(dump_json({{"input_tokens", n}}), "application/json");

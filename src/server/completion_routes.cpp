@@ -80,8 +80,8 @@ json completion_logprobs(const std::vector<TokenEvent>& tokens, const Tokenizer&
 }
 
 // Chat messages -> the ordered JSON the template expects (content parts joined to text; an image
-// part becomes "<image>" there, its pixels appended to `images`).
-ojson chat_messages(const json& body, std::vector<Image>& images) {
+// part becomes "<image>" there, its source appended to `images`).
+ojson chat_messages(const json& body, std::vector<ImageRef>& images) {
   auto it = body.find("messages");
   if (it == body.end()) throw ApiError(400, "'messages' is required", "messages", "missing_field");
   if (!it->is_array() || it->empty()) throw invalid_field("messages", "must be a non-empty array");
@@ -104,7 +104,10 @@ ojson chat_messages(const json& body, std::vector<Image>& images) {
             else if (iu->is_object() && iu->contains("url") && (*iu)["url"].is_string()) url = &(*iu)["url"];
           }
           if (!url) throw invalid_field(where + ".content", "has an image_url part without a url");
-          images.push_back(decode_data_url(url->get<std::string>(), where + ".content"));
+          const std::string u = url->get<std::string>();
+          if (u.rfind("data:", 0) != 0)  // never fetched, and never taken for bare base64
+            (void)decode_data_url(u, where + ".content");
+          images.push_back({u, where + ".content"});
           text += kImageMarker;
           continue;
         }
@@ -129,9 +132,9 @@ ojson chat_messages(const json& body, std::vector<Image>& images) {
 
 // The conversation into r.prompt (and r.embeddings, for images).
 void chat_prompt(ServedModel& m, const json& body, bool* has_tools, GenerationRequest& r) {
-  std::vector<Image> images;
-  ojson messages = chat_messages(body, images);
-  if (!images.empty()) require_vision(m, "messages");
+  std::vector<ImageRef> refs;
+  ojson messages = chat_messages(body, refs);
+  const std::vector<Image> images = decode_images(m, refs);
   ojson tools = nullptr;
   if (auto it = body.find("tools"); it != body.end() && !it->is_null()) {
     if (!it->is_array()) throw invalid_field("tools", "must be an array");
@@ -390,17 +393,16 @@ void handle_generate(RouteContext& ctx, const httplib::Request& req, httplib::Re
   const std::string prompt = required_string(body, "prompt");
   note_input_text(prompt);
   // "images": [base64, ...]: each where the prompt says <image>, else before the text.
-  std::vector<Image> images;
+  std::vector<ImageRef> refs;
   if (auto it = body.find("images"); it != body.end() && !it->is_null()) {
     if (!it->is_array()) throw invalid_field("images", "must be an array of base64 strings");
     for (size_t i = 0; i < it->size(); ++i) {
       const std::string field = "images[" + std::to_string(i) + "]";
       if (!(*it)[i].is_string()) throw invalid_field(field, "must be a base64 string");
-      if (i == 0) require_vision(m, "images");
-      const std::string s = (*it)[i].get<std::string>();
-      images.push_back(s.rfind("data:", 0) == 0 ? decode_data_url(s, field) : decode_base64_image(s, field));
+      refs.push_back({(*it)[i].get<std::string>(), field});
     }
   }
+  const std::vector<Image> images = decode_images(m, refs);
   if (images.empty()) spec.base.prompt = m.tokenizer->encode(model_input_text(prompt), true);
   else encode_prompt_with_images(m, model_input_text(prompt), images, false, spec.base, "prompt");
   auto streams = submit_all(m, spec, "prompt");

@@ -84,6 +84,17 @@ void require_vision(const ServedModel& m, const std::string& field) {
                    "images_not_supported");
 }
 
+std::vector<Image> decode_images(const ServedModel& m, const std::vector<ImageRef>& refs) {
+  std::vector<Image> images;
+  if (refs.empty()) return images;
+  require_vision(m, refs.front().field);
+  for (const ImageRef& r : refs)
+    images.push_back(r.source.rfind("data:", 0) == 0 || r.source.find("://") != std::string::npos
+                         ? decode_data_url(r.source, r.field)
+                         : decode_base64_image(r.source, r.field));
+  return images;
+}
+
 void encode_prompt_with_images(ServedModel& m, const std::string& text, const std::vector<Image>& images,
                                bool parse_special, GenerationRequest& r, const std::string& field) {
   require_vision(m, field);

@@ -20,6 +20,14 @@ Image decode_base64_image(const std::string& base64, const std::string& field);
 // 400 unless the model was served with a vision projector (--mmproj / mmproj:).
 void require_vision(const ServedModel& m, const std::string& field);
 
+// An image as a request names it (a data: URL or bare base64), decoded only once the model is
+// known to take images: a text model answers "does not take images" whatever the bytes are.
+struct ImageRef {
+  std::string source;
+  std::string field;
+};
+std::vector<Image> decode_images(const ServedModel& m, const std::vector<ImageRef>& refs);
+
 // Fills r.prompt and r.embeddings from `text` (BOS at the start) and the images, in order.
 void encode_prompt_with_images(ServedModel& m, const std::string& text, const std::vector<Image>& images,
                                bool parse_special, GenerationRequest& r, const std::string& field);

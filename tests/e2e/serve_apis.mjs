@@ -144,7 +144,7 @@ await test('anthropic: errors are the SDK\'s own classes with Anthropic\'s error
     e => e instanceof Anthropic.NotFoundError && e.error?.error?.type === 'not_found_error');
   await assert.rejects(anthropic.messages.create({ model: 'stories', max_tokens: 4, messages: [{ role: 'user', content: [
     { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } }] }] }),
-    e => e instanceof Anthropic.BadRequestError && /image blocks are not supported yet/.test(e.message));
+    e => e instanceof Anthropic.BadRequestError && /does not take images/.test(e.message));
   await assert.rejects(anthropic.messages.create({ model: 'stories', max_tokens: 4, temperature: 1.5, messages: [{ role: 'user', content: 'x' }] }),
     e => e instanceof Anthropic.BadRequestError && /temperature/.test(e.message));
 });
