@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Images with text (docs/multimodal.md): a random-weight LLaVA-1.5 projector (citadel synth
 # clip-tiny) over a small text model. Chat with a data-URL PNG answers and counts the image's
-# rows as prompt tokens; /generate with "images" gives exactly the CLI's greedy text for the same
+# rows as prompt tokens, alone and batched beside other requests; a DICOM of the same pixels
+# (img2dcm, when installed) answers the same; /generate with "images" gives exactly the CLI's greedy text for the same
 # image and prompt; Anthropic image blocks take the same path; a remote URL, a model without a
 # projector, broken base64, a corrupt PNG and an unsupported type are 400s with clear messages.
 set -euo pipefail
@@ -25,7 +26,16 @@ def png(w, h, seed):
             chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b''))
 open(sys.argv[1] + '/a.png', 'wb').write(png(40, 24, 0))
 open(sys.argv[1] + '/b.png', 'wb').write(png(32, 32, 99))
+# a.png's pixels as a 24-bit BMP (bottom-up BGR rows padded to 4 bytes), for img2dcm.
+w, h = 40, 24
+stride = (w * 3 + 3) // 4 * 4
+data = b''.join(bytes(v for x in range(w) for v in reversed([(x * 37 + y * 11 + c * 5) % 256 for c in range(3)])).ljust(stride, b'\0')
+               for y in reversed(range(h)))
+open(sys.argv[1] + '/a.bmp', 'wb').write(b'BM' + struct.pack('<IHHI', 54 + len(data), 0, 0, 54) +
+                                         struct.pack('<IiiHHIIiiII', 40, w, h, 1, 24, 0, len(data), 2835, 2835, 0, 0) + data)
 PY
+# The same pixels as DICOM (DCMTK's img2dcm), when the tool is there.
+if command -v img2dcm >/dev/null 2>&1; then img2dcm -i BMP "$work/a.bmp" "$work/a.dcm" >/dev/null 2>&1 || true; fi
 
 # The CLI: --image without --mmproj is refused; with it, greedy text for the reference below.
 if "$bin" generate -m "$work/text.gguf" --image "$work/a.png" -p "hi" -n 4 >"$work/cli-refused.log" 2>&1; then
@@ -96,6 +106,17 @@ if results["again"][1]["choices"][0]["message"]["content"] != with_img["choices"
 if results["plain"][1]["choices"][0]["message"]["content"] != text_only["choices"][0]["message"]["content"]:
     sys.exit("FAIL: a text request batched with image requests answered differently")
 
+# A DICOM file of the same pixels (application/dicom data URL) answers exactly as the PNG.
+dicom_checked = os.path.exists(work + "/a.dcm")
+if dicom_checked:
+    d = base64.b64encode(open(work + "/a.dcm", "rb").read()).decode()
+    s, dcm = chat("vlm", [{"type": "text", "text": "What is in this picture?"}, image_part(d, "application/dicom")])
+    assert s == 200, (s, dcm)
+    if dcm["choices"][0]["message"]["content"] != with_img["choices"][0]["message"]["content"]:
+        sys.exit(f"FAIL: the DICOM of the same pixels answered differently: {dcm} vs {with_img}")
+else:
+    print("(img2dcm absent: the DICOM case is not checked)")
+
 # /generate with "images": exactly the CLI's greedy text for the same image and prompt.
 s, gen = call("/generate", {"model": "vlm", "prompt": "Look: <image> Once upon a time", "images": [a],
                             "max_tokens": 12, "temperature": 0})
@@ -125,5 +146,6 @@ s, e = call("/generate", {"model": "text", "prompt": "hi", "images": [a]})
 expect_400(s, e, ["does not take images"], "/generate images on a text model")
 s, e = call("/generate", {"model": "vlm", "prompt": "<image> <image>", "images": [a]})
 expect_400(s, e, ["2 <image> markers"], "more markers than images")
-print(f"multimodal: ok (an image adds {grow} prompt tokens; /generate and the CLI both say {gen['response']!r})")
+print(f"multimodal: ok (an image adds {grow} prompt tokens; /generate and the CLI both say {gen['response']!r};"
+      f" DICOM of the same pixels {'answers the same' if dicom_checked else 'not checked'})")
 PY
