@@ -14,8 +14,9 @@ packages=(
   libcpp-httplib-dev libyaml-cpp-dev libhiredis-dev libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm python3 python3-yaml curl chromium prometheus
   libdcmtk-dev dcmtk  # media/: DICOM through DCMTK; the tools (img2dcm, dcmdump, dcmcjpeg) make and read test files
+  redis-server  # the response cache's and rate limits' shared backend, started by tests/gateway and tests/e2e
   libpng-dev libjpeg62-turbo-dev  # media/: PNG and JPEG images for vision-language models
-  redis-server  # the response cache's shared backend, started by tests/gateway and tests/e2e
+  libpq-dev postgresql  # auth_db: postgresql://... (libpq); tests/e2e/shared_gateways.sh starts a server
 )
 missing=()
 for p in "${packages[@]}"; do

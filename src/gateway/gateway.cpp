@@ -2,15 +2,19 @@
 
 #include <algorithm>
 
-#include "gateway/sqlite_db.h"
+#include "gateway/outage.h"
+#include "gateway/redis_rate_limiter.h"
+#include "gateway/sql_db.h"
 
 namespace citadel {
 
 Gateway::Gateway(const GatewayOptions& options) : opt_(options) {
   if (!opt_.auth_db.empty()) {
-    db_ = std::make_unique<SqliteDb>(opt_.auth_db);
+    db_ = open_sql_db(opt_.auth_db);
     keys_ = std::make_unique<KeyStore>(*db_);
-    quotas_ = std::make_unique<QuotaLedger>(*db_);
+    std::shared_ptr<RedisRateLimiter> limits;  // (redis_url without auth_db: no keys, nothing to limit)
+    if (!opt_.redis_url.empty()) limits = std::make_shared<RedisRateLimiter>(opt_.redis_url);
+    quotas_ = std::make_unique<QuotaLedger>(*db_, limits);
   }
   if (!opt_.audit_log.empty())
     audit_ = std::make_unique<AuditLog>(AuditLogOptions{opt_.audit_log, opt_.audit_max_bytes, opt_.audit_fsync});
@@ -36,7 +40,11 @@ Verdict Gateway::check_access(const std::optional<std::string>& token, Access ac
   caller->reset();
   if (!keys_ || access == Access::Open) return {};
   if (!token) return {401, "this server needs an API key: send Authorization: Bearer <key>", "missing_api_key"};
-  *caller = keys_->authenticate(*token);
+  try {
+    *caller = keys_->authenticate(*token);
+  } catch (const BackendUnavailable& e) {
+    return unavailable(e);
+  }
   if (!*caller) return {401, "the API key is not valid", "invalid_api_key"};
   const KeyRecord& k = **caller;
   if (k.disabled) return {403, "the API key '" + k.id + "' is disabled", "key_disabled"};
@@ -51,7 +59,12 @@ Verdict Gateway::admit(const KeyRecord& caller, const std::string& model, int64_
   if (!keys_) return {};
   if (!caller.may_use_model(model))
     return {403, "the API key '" + caller.id + "' may not use the model '" + model + "'", "model_not_allowed"};
-  const Admission a = quotas_->admit(caller, now_ms);
+  Admission a;
+  try {
+    a = quotas_->admit(caller, now_ms);
+  } catch (const BackendUnavailable& e) {
+    return unavailable(e);
+  }
   if (!a.allowed)
     return {429, "the API key '" + caller.id + "' is over its limit of " + a.limit + "; retry in " +
                      std::to_string(a.retry_after) + " s",
@@ -62,7 +75,11 @@ Verdict Gateway::admit(const KeyRecord& caller, const std::string& model, int64_
 
 void Gateway::settle(const KeyRecord& caller, int64_t ticket, int64_t prompt_tokens, int64_t completion_tokens,
                      int64_t now_ms) {
-  if (quotas_ && ticket) quotas_->settle(caller.id, ticket, prompt_tokens, completion_tokens, now_ms);
+  if (!quotas_ || !ticket) return;
+  try {
+    quotas_->settle(caller.id, ticket, prompt_tokens, completion_tokens, now_ms);
+  } catch (const BackendUnavailable&) {  // the outage is logged; these tokens go uncounted
+  }
 }
 
 Verdict Gateway::audit_ready() {
@@ -73,6 +90,11 @@ Verdict Gateway::audit_ready() {
 bool Gateway::audit(const AuditRecord& record, int64_t now_ms) {
   if (!audit_) return true;
   return audit_->append(audit_event_json(record, opt_.audit_content, opt_.audit_hmac_key, now_ms));
+}
+
+Verdict unavailable(const BackendUnavailable&) {
+  // The details (host, error) are in the server's log, once per outage, not for clients.
+  return {503, kBackendUnavailableMessage, "backend_unavailable", 1};
 }
 
 }  // namespace citadel

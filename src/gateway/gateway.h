@@ -20,10 +20,11 @@
 
 namespace citadel {
 
-class SqliteDb;
+class SqlDb;
 
 struct GatewayOptions {
-  std::string auth_db;                   // SQLite file of keys and usage; empty: no keys (open server)
+  std::string auth_db;                   // keys and usage: a SQLite file or postgresql://...; empty: no keys (open server)
+  std::string redis_url;                 // rate limits and quotas in Redis (redis://HOST[:PORT][/DB]); empty: in auth_db
   std::string audit_log;                 // audit trail file; empty: none
   int64_t audit_max_bytes = 256LL << 20;  // rotation size
   bool audit_fsync = true;               // fdatasync each batch (a crash loses at most the batch in flight)
@@ -45,6 +46,12 @@ struct Verdict {
   int64_t retry_after = 0;
   explicit operator bool() const { return status != 0; }  // true: refused
 };
+
+class BackendUnavailable;
+// 503 with Retry-After: 1 for a shared backend that cannot be reached.
+Verdict unavailable(const BackendUnavailable& e);
+inline constexpr const char* kBackendUnavailableMessage =
+    "the gateway cannot reach its key database or rate-limit store: retry shortly";
 
 class Gateway {
  public:
@@ -84,7 +91,7 @@ class Gateway {
 
  private:
   GatewayOptions opt_;
-  std::unique_ptr<SqliteDb> db_;
+  std::unique_ptr<SqlDb> db_;
   std::unique_ptr<KeyStore> keys_;
   std::unique_ptr<QuotaLedger> quotas_;
   std::unique_ptr<AuditLog> audit_;

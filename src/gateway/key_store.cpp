@@ -5,14 +5,15 @@
 
 #include "gateway/api_key.h"
 #include "gateway/pii_policy.h"
-#include "gateway/sqlite_db.h"
+#include "gateway/outage.h"
+#include "gateway/sql_db.h"
 
 namespace citadel {
 namespace {
 
 const char* const kColumns = "id, name, role, models, created, expires, disabled, rpm, tpm, tokens_per_day, pii_policy";
 
-KeyRecord record_of(const SqliteDb::Row& r) {
+KeyRecord record_of(const SqlDb::Row& r) {
   KeyRecord k;
   k.id = as_text(r[0]);
   k.name = as_text(r[1]);
@@ -73,18 +74,30 @@ void check_key_name(const std::string& name) {
     if (c < 0x20 || c == 0x7f) throw std::invalid_argument("a key name has no control characters");
 }
 
-KeyStore::KeyStore(SqliteDb& db) : db_(db) {
-  db_.execute(
-      "CREATE TABLE IF NOT EXISTS api_keys ("
-      " id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, models TEXT NOT NULL DEFAULT '',"
-      " hash TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL DEFAULT 0,"
-      " disabled INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0,"
-      " rpm INTEGER NOT NULL DEFAULT 0, tpm INTEGER NOT NULL DEFAULT 0, tokens_per_day INTEGER NOT NULL DEFAULT 0,"
-      " pii_policy TEXT NOT NULL DEFAULT '')");
-  // Databases made before a column existed get it (an older server's file keeps working).
-  bool has_pii = false;
-  for (const auto& col : db_.query("PRAGMA table_info(api_keys)")) has_pii |= as_text(col[1]) == "pii_policy";
-  if (!has_pii) db_.execute("ALTER TABLE api_keys ADD COLUMN pii_policy TEXT NOT NULL DEFAULT ''");
+KeyStore::KeyStore(SqlDb& db) : db_(db) {
+  try {
+    ensure_schema();
+  } catch (const BackendUnavailable&) {  // logged by the database; tried again on first use
+  }
+}
+
+void KeyStore::ensure_schema() const {
+  if (schema_ready_) return;
+  std::lock_guard<std::mutex> lock(schema_mu_);
+  if (schema_ready_) return;
+  db_.transaction([&] {  // serialised: replicas starting together do not race to create the table
+    db_.execute(
+        "CREATE TABLE IF NOT EXISTS api_keys ("
+        " id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, models TEXT NOT NULL DEFAULT '',"
+        " hash TEXT NOT NULL, created BIGINT NOT NULL, expires BIGINT NOT NULL DEFAULT 0,"
+        " disabled BIGINT NOT NULL DEFAULT 0, revoked BIGINT NOT NULL DEFAULT 0,"
+        " rpm BIGINT NOT NULL DEFAULT 0, tpm BIGINT NOT NULL DEFAULT 0, tokens_per_day BIGINT NOT NULL DEFAULT 0,"
+        " pii_policy TEXT NOT NULL DEFAULT '')");
+    // Databases made before a column existed get it (an older server's file keeps working).
+    if (!db_.has_column("api_keys", "pii_policy"))
+      db_.execute("ALTER TABLE api_keys ADD COLUMN pii_policy TEXT NOT NULL DEFAULT ''");
+  });
+  schema_ready_ = true;
 }
 
 std::pair<KeyRecord, std::string> KeyStore::create(const KeySpec& spec, int64_t now) {
@@ -95,12 +108,13 @@ std::pair<KeyRecord, std::string> KeyStore::create(const KeySpec& spec, int64_t 
   const KeyQuota& q = spec.quota;
   if (q.requests_per_minute < 0 || q.tokens_per_minute < 0 || q.tokens_per_day < 0)
     throw std::invalid_argument("quotas are 0 (unlimited) or positive");
+  ensure_schema();
   for (;;) {  // a 48-bit id collides with another key once in ~10^14 creations: take another
     const GeneratedKey g = generate_api_key();
     const std::string models = spec.models.empty() ? "" : nlohmann::json(spec.models).dump();
     const int64_t added = db_.execute(
-        "INSERT OR IGNORE INTO api_keys (id, name, role, models, hash, created, expires, rpm, tpm, tokens_per_day,"
-        " pii_policy) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO api_keys (id, name, role, models, hash, created, expires, rpm, tpm, tokens_per_day,"
+        " pii_policy) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING",
         {g.id, spec.name, std::string(role_name(spec.role)), models, g.hash, now, spec.expires, q.requests_per_minute,
          q.tokens_per_minute, q.tokens_per_day, spec.pii_policy});
     if (added == 1) return {*find(g.id), g.key};
@@ -108,6 +122,7 @@ std::pair<KeyRecord, std::string> KeyStore::create(const KeySpec& spec, int64_t 
 }
 
 std::vector<KeyRecord> KeyStore::list() const {
+  ensure_schema();
   std::vector<KeyRecord> out;
   for (const auto& r : db_.query(std::string("SELECT ") + kColumns + " FROM api_keys WHERE revoked = 0 ORDER BY created, id"))
     out.push_back(record_of(r));
@@ -115,6 +130,7 @@ std::vector<KeyRecord> KeyStore::list() const {
 }
 
 std::optional<KeyRecord> KeyStore::find(const std::string& id) const {
+  ensure_schema();
   const auto rows = db_.query(std::string("SELECT ") + kColumns + " FROM api_keys WHERE id = ?1 AND revoked = 0", {id});
   if (rows.empty()) return std::nullopt;
   return record_of(rows[0]);
@@ -123,6 +139,7 @@ std::optional<KeyRecord> KeyStore::find(const std::string& id) const {
 std::optional<KeyRecord> KeyStore::authenticate(std::string_view key) const {
   const std::optional<std::string> id = api_key_id(key);
   if (!id) return std::nullopt;
+  ensure_schema();
   const auto rows =
       db_.query(std::string("SELECT ") + kColumns + ", hash FROM api_keys WHERE id = ?1 AND revoked = 0", {*id});
   if (rows.empty() || !hashes_equal(as_text(rows[0][11]), key_hash(key))) return std::nullopt;
@@ -130,21 +147,25 @@ std::optional<KeyRecord> KeyStore::authenticate(std::string_view key) const {
 }
 
 bool KeyStore::revoke(const std::string& id) {
+  ensure_schema();
   return db_.execute("UPDATE api_keys SET revoked = 1, disabled = 1, hash = '' WHERE id = ?1 AND revoked = 0", {id}) == 1;
 }
 
 bool KeyStore::set_disabled(const std::string& id, bool disabled) {
+  ensure_schema();
   return db_.execute("UPDATE api_keys SET disabled = ?2 WHERE id = ?1 AND revoked = 0",
                      {id, static_cast<int64_t>(disabled ? 1 : 0)}) == 1;
 }
 
 std::optional<std::string> KeyStore::rotate(const std::string& id) {
+  ensure_schema();
   const GeneratedKey g = generate_api_key(id);
   if (db_.execute("UPDATE api_keys SET hash = ?2 WHERE id = ?1 AND revoked = 0", {id, g.hash}) != 1) return std::nullopt;
   return g.key;
 }
 
 size_t KeyStore::count() const {
+  ensure_schema();
   return static_cast<size_t>(as_int(db_.query("SELECT COUNT(*) FROM api_keys WHERE revoked = 0")[0][0]));
 }
 

@@ -1,8 +1,12 @@
-// API keys in the embedded SQLite database (--auth-db): who each key belongs to, its role, the
-// models it may use, expiry, the disabled flag and its quotas. Only the SHA-256 of a key is kept;
-// the key itself is returned once, on creation or rotation.
+// API keys in the key database (--auth-db: a SQLite file, or PostgreSQL shared by gateway
+// replicas; gateway/sql_db.h): who each key belongs to, its role, the models it may use, expiry,
+// the disabled flag and its quotas. Only the SHA-256 of a key is kept; the key itself is returned
+// once, on creation or rotation. Every read goes to the database (a key revoked through one
+// replica is refused by all at once); BackendUnavailable while PostgreSQL cannot be reached.
 #pragma once
+#include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,7 +19,7 @@
 
 namespace citadel {
 
-class SqliteDb;
+class SqlDb;
 
 struct KeyQuota {
   int64_t requests_per_minute = 0;  // 0: unlimited
@@ -56,8 +60,9 @@ void check_key_name(const std::string& name);
 
 class KeyStore {
  public:
-  // Creates the tables if needed. The database outlives the store.
-  explicit KeyStore(SqliteDb& db);
+  // Creates the tables if needed (when the database is unreachable now, on first use). The
+  // database outlives the store.
+  explicit KeyStore(SqlDb& db);
 
   // A new key: its record and the key itself (shown once).
   std::pair<KeyRecord, std::string> create(const KeySpec& spec, int64_t now);
@@ -74,7 +79,10 @@ class KeyStore {
   size_t count() const;
 
  private:
-  SqliteDb& db_;
+  void ensure_schema() const;
+  SqlDb& db_;
+  mutable std::mutex schema_mu_;
+  mutable std::atomic<bool> schema_ready_{false};
 };
 
 }  // namespace citadel

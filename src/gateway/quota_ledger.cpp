@@ -3,20 +3,24 @@
 #include <algorithm>
 #include <ctime>
 
-#include "gateway/sqlite_db.h"
+#include "gateway/outage.h"
+#include "gateway/redis_rate_limiter.h"
+#include "gateway/sql_db.h"
 
 namespace citadel {
 namespace {
 
 constexpr int64_t kWindowSeconds = 60;
 
-void count_day(SqliteDb& db, const std::string& key_id, const std::string& day, int64_t requests, int64_t prompt,
+void count_day(SqlDb& db, const std::string& key_id, const std::string& day, int64_t requests, int64_t prompt,
                int64_t completion, int64_t refusals) {
   db.execute(
       "INSERT INTO usage_day (key_id, day, requests, prompt_tokens, completion_tokens, refusals)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (key_id, day) DO UPDATE SET"
-      " requests = requests + ?3, prompt_tokens = prompt_tokens + ?4,"
-      " completion_tokens = completion_tokens + ?5, refusals = refusals + ?6",
+      " requests = usage_day.requests + excluded.requests,"
+      " prompt_tokens = usage_day.prompt_tokens + excluded.prompt_tokens,"
+      " completion_tokens = usage_day.completion_tokens + excluded.completion_tokens,"
+      " refusals = usage_day.refusals + excluded.refusals",
       {key_id, day, requests, prompt, completion, refusals});
 }
 
@@ -41,15 +45,28 @@ nlohmann::json day_usage_json(const DayUsage& u) {
           {"refusals", u.refusals}};
 }
 
-QuotaLedger::QuotaLedger(SqliteDb& db) : db_(db) {
-  db_.execute(
-      "CREATE TABLE IF NOT EXISTS usage_day (key_id TEXT NOT NULL, day TEXT NOT NULL,"
-      " requests INTEGER NOT NULL DEFAULT 0, prompt_tokens INTEGER NOT NULL DEFAULT 0,"
-      " completion_tokens INTEGER NOT NULL DEFAULT 0, refusals INTEGER NOT NULL DEFAULT 0,"
-      " PRIMARY KEY (key_id, day))");
-  // The last minute per key in one-second buckets: at most 60 rows a key, whatever the rate.
-  db_.execute("CREATE TABLE IF NOT EXISTS usage_second (key_id TEXT NOT NULL, second INTEGER NOT NULL,"
-              " requests INTEGER NOT NULL DEFAULT 0, tokens INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (key_id, second))");
+QuotaLedger::QuotaLedger(SqlDb& db, std::shared_ptr<RedisRateLimiter> limits) : db_(db), limits_(std::move(limits)) {
+  try {
+    ensure_schema();
+  } catch (const BackendUnavailable&) {  // logged by the database; tried again on first use
+  }
+}
+
+void QuotaLedger::ensure_schema() {
+  if (schema_ready_) return;
+  std::lock_guard<std::mutex> lock(schema_mu_);
+  if (schema_ready_) return;
+  db_.transaction([&] {
+    db_.execute(
+        "CREATE TABLE IF NOT EXISTS usage_day (key_id TEXT NOT NULL, day TEXT NOT NULL,"
+        " requests BIGINT NOT NULL DEFAULT 0, prompt_tokens BIGINT NOT NULL DEFAULT 0,"
+        " completion_tokens BIGINT NOT NULL DEFAULT 0, refusals BIGINT NOT NULL DEFAULT 0,"
+        " PRIMARY KEY (key_id, day))");
+    // The last minute per key in one-second buckets: at most 60 rows a key, whatever the rate.
+    db_.execute("CREATE TABLE IF NOT EXISTS usage_second (key_id TEXT NOT NULL, second BIGINT NOT NULL,"
+                " requests BIGINT NOT NULL DEFAULT 0, tokens BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (key_id, second))");
+  });
+  schema_ready_ = true;
 }
 
 QuotaLedger::~QuotaLedger() {
@@ -81,6 +98,7 @@ void QuotaLedger::flush_usage() {
     rows.swap(unwritten_);
   }
   if (rows.empty()) return;
+  ensure_schema();
   db_.transaction([&] {
     for (const auto& [k, u] : rows) count_day(db_, u.key_id, u.day, u.requests, u.prompt_tokens, u.completion_tokens, 0);
   });
@@ -94,6 +112,12 @@ Admission QuotaLedger::admit(const KeyRecord& key, int64_t now_ms) {
   if (q.requests_per_minute == 0 && q.tokens_per_minute == 0 && q.tokens_per_day == 0) {
     count_in_memory(key.id, day, 1, 0, 0, now_ms);
     a.ticket = -1;
+    return a;
+  }
+  ensure_schema();
+  if (limits_) {  // counted in Redis; the day's usage row is one upsert, atomic on its own
+    a = limits_->admit(key, now_ms);
+    count_day(db_, key.id, day, a.allowed ? 1 : 0, 0, 0, a.allowed ? 0 : 1);
     return a;
   }
   db_.transaction([&] {
@@ -128,7 +152,7 @@ Admission QuotaLedger::admit(const KeyRecord& key, int64_t now_ms) {
       return;
     }
     db_.execute("INSERT INTO usage_second (key_id, second, requests) VALUES (?1, ?2, 1)"
-                " ON CONFLICT (key_id, second) DO UPDATE SET requests = requests + 1",
+                " ON CONFLICT (key_id, second) DO UPDATE SET requests = usage_second.requests + 1",
                 {key.id, now_s});
     a.ticket = now_s;  // the second whose bucket gets the tokens
     count_day(db_, key.id, day, 1, 0, 0, 0);
@@ -143,6 +167,12 @@ void QuotaLedger::settle(const std::string& key_id, int64_t ticket, int64_t prom
     count_in_memory(key_id, utc_day(now_ms / 1000), 0, prompt_tokens, completion_tokens, now_ms);
     return;
   }
+  ensure_schema();
+  if (limits_) {
+    limits_->settle(key_id, ticket, prompt_tokens + completion_tokens, now_ms);
+    count_day(db_, key_id, utc_day(now_ms / 1000), 0, prompt_tokens, completion_tokens, 0);
+    return;
+  }
   db_.transaction([&] {
     db_.execute("UPDATE usage_second SET tokens = tokens + ?3 WHERE key_id = ?1 AND second = ?2",
                 {key_id, ticket, prompt_tokens + completion_tokens});
@@ -153,6 +183,7 @@ void QuotaLedger::settle(const std::string& key_id, int64_t ticket, int64_t prom
 std::vector<DayUsage> QuotaLedger::usage(const std::string& key_id, const std::string& from_day,
                                          const std::string& to_day) {
   flush_usage();
+  ensure_schema();
   std::vector<DayUsage> out;
   const auto rows = db_.query(
       "SELECT key_id, day, requests, prompt_tokens, completion_tokens, refusals FROM usage_day"

@@ -4,11 +4,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
 #include <vector>
+
+#include "gateway/redis_pool.h"
 
 namespace citadel {
 namespace {
@@ -67,16 +70,11 @@ class MemoryCache : public ResponseCache {
   std::unordered_map<std::string, std::list<Entry>::iterator> index_;
 };
 
-// Redis through hiredis: a small pool of connections (one per concurrent caller); on an error the
-// backend is marked down for a second at a time, so a dead Redis costs one failed connect per
-// second instead of a timeout per request.
+// Redis through hiredis (gateway/redis_pool.h): entries under citadel:cache:, with Redis's TTL.
 class RedisCache : public ResponseCache {
  public:
-  RedisCache(const ResponseCacheOptions& o, std::string host, int port, int db)
-      : o_(o), host_(std::move(host)), port_(port), db_(db) {}
-  ~RedisCache() override {
-    for (redisContext* c : idle_) redisFree(c);
-  }
+  RedisCache(const ResponseCacheOptions& o, const RedisAddress& address)
+      : o_(o), pool_(address, o.redis_timeout_ms, "response cache", "answering uncached") {}
 
   std::optional<std::string> get(const std::string& key) override {
     std::optional<std::string> out;
@@ -92,100 +90,23 @@ class RedisCache : public ResponseCache {
   }
 
   std::string describe() const override {
-    return "redis://" + host_ + ":" + std::to_string(port_) + "/" + std::to_string(db_) + " (ttl " +
-           std::to_string(o_.ttl_seconds) + " s)";
+    return pool_.address().url() + " (ttl " + std::to_string(o_.ttl_seconds) + " s)";
   }
 
-  bool available() const override {
-    std::lock_guard<std::mutex> lock(mu_);
-    return !down_;
-  }
+  bool available() const override { return pool_.available(); }
 
  private:
-  template <typename F>
-  void run(const std::vector<std::string>& args, F on_reply) {
-    redisContext* c = checkout();
-    if (!c) return;
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : args) argv.push_back(a.data()), lens.push_back(a.size());
-    auto* reply = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
-    if (!reply || c->err) {
-      if (reply) freeReplyObject(reply);
-      fail(c->errstr[0] ? c->errstr : "no reply");
-      redisFree(c);
-      return;
-    }
-    if (reply->type == REDIS_REPLY_ERROR) {
-      fail(std::string(reply->str, reply->len));
-      freeReplyObject(reply);
-      checkin(c);
-      return;
-    }
-    on_reply(reply);
-    freeReplyObject(reply);
-    checkin(c);
-  }
-
-  redisContext* checkout() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (down_ && Clock::now() < retry_at_) return nullptr;
-      if (!idle_.empty()) {
-        redisContext* c = idle_.back();
-        idle_.pop_back();
-        return c;
-      }
-    }
-    const timeval tv{o_.redis_timeout_ms / 1000, static_cast<suseconds_t>((o_.redis_timeout_ms % 1000) * 1000)};
-    redisContext* c = redisConnectWithTimeout(host_.c_str(), port_, tv);
-    if (!c || c->err) {
-      fail(c ? c->errstr : "cannot allocate a connection");
-      if (c) redisFree(c);
-      return nullptr;
-    }
-    redisSetTimeout(c, tv);
-    if (db_ != 0) {
-      auto* r = static_cast<redisReply*>(redisCommand(c, "SELECT %d", db_));
-      const bool ok = r && r->type != REDIS_REPLY_ERROR;
-      if (r) freeReplyObject(r);
-      if (!ok) {
-        fail("SELECT " + std::to_string(db_) + " failed");
-        redisFree(c);
-        return nullptr;
-      }
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    if (down_) {
-      down_ = false;
-      std::fprintf(stderr, "citadel: response cache %s is back\n", describe().c_str());
-    }
-    return c;
-  }
-
-  void checkin(redisContext* c) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (idle_.size() < 64) idle_.push_back(c);
-    else redisFree(c);
-  }
-
-  void fail(const std::string& why) {
-    std::lock_guard<std::mutex> lock(mu_);
-    retry_at_ = Clock::now() + std::chrono::seconds(1);
-    if (down_) return;
-    down_ = true;  // logged once per outage
-    std::fprintf(stderr, "citadel: response cache %s unavailable (%s): answering uncached until it is back\n",
-                 describe().c_str(), why.c_str());
+  // An error reply (out of memory, wrong type) counts as an outage too: answered uncached.
+  void run(const std::vector<std::string>& args, const std::function<void(redisReply*)>& on_reply) {
+    pool_.run(args, [&](redisReply* r) {
+      if (r->type == REDIS_REPLY_ERROR) pool_.failed(std::string(r->str, r->len));
+      else on_reply(r);
+    });
   }
 
   ResponseCacheOptions o_;
-  std::string host_;
-  int port_, db_;
+  RedisPool pool_;
   const std::string prefix_ = "citadel:cache:";
-  mutable std::mutex mu_;
-  std::vector<redisContext*> idle_;
-  bool down_ = false;
-  Clock::time_point retry_at_;
 };
 
 }  // namespace
@@ -194,29 +115,9 @@ std::unique_ptr<ResponseCache> make_response_cache(const ResponseCacheOptions& o
   if (o.ttl_seconds <= 0) throw std::invalid_argument("the cache TTL must be positive");
   if (o.max_bytes <= 0) throw std::invalid_argument("the cache size bound must be positive");
   if (o.url == "memory") return std::make_unique<MemoryCache>(o);
-  const std::string scheme = "redis://";
-  if (o.url.rfind(scheme, 0) != 0)
+  if (o.url.rfind("redis://", 0) != 0)
     throw std::invalid_argument("cache '" + o.url + "' is neither 'memory' nor 'redis://HOST[:PORT][/DB]'");
-  std::string rest = o.url.substr(scheme.size());
-  int db = 0, port = 6379;
-  if (const size_t slash = rest.find('/'); slash != std::string::npos) {
-    const std::string d = rest.substr(slash + 1);
-    rest.resize(slash);
-    if (!d.empty()) {
-      if (d.find_first_not_of("0123456789") != std::string::npos || d.size() > 4)
-        throw std::invalid_argument("cache '" + o.url + "': the database must be a number");
-      db = std::stoi(d);
-    }
-  }
-  if (const size_t colon = rest.rfind(':'); colon != std::string::npos) {
-    const std::string p = rest.substr(colon + 1);
-    if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos || std::stoi(p) > 65535)
-      throw std::invalid_argument("cache '" + o.url + "': bad port");
-    port = std::stoi(p);
-    rest.resize(colon);
-  }
-  if (rest.empty()) throw std::invalid_argument("cache '" + o.url + "' names no host");
-  return std::make_unique<RedisCache>(o, rest, port, db);
+  return std::make_unique<RedisCache>(o, parse_redis_url(o.url, "cache"));
 }
 
 }  // namespace citadel

@@ -104,16 +104,10 @@ void SqliteDb::transaction(const std::function<void()>& fn) {
   run("COMMIT", {});
 }
 
-int64_t as_int(const SqliteDb::Value& v) {
-  if (const auto* n = std::get_if<int64_t>(&v)) return *n;
-  if (const auto* d = std::get_if<double>(&v)) return static_cast<int64_t>(*d);
-  return 0;
-}
-
-std::string as_text(const SqliteDb::Value& v) {
-  if (const auto* s = std::get_if<std::string>(&v)) return *s;
-  if (const auto* n = std::get_if<int64_t>(&v)) return std::to_string(*n);
-  return "";
+bool SqliteDb::has_column(const std::string& table, const std::string& column) {
+  for (const auto& col : query("SELECT name FROM pragma_table_info(?1)", {table}))
+    if (as_text(col[0]) == column) return true;
+  return false;
 }
 
 }  // namespace citadel

@@ -50,6 +50,7 @@ void refuse(const httplib::Request& req, httplib::Response& res, const Verdict& 
 GatewayOptions gateway_options(const ServerConfig& c) {
   GatewayOptions o;
   o.auth_db = c.auth_db;
+  o.redis_url = c.redis_url;
   o.audit_log = c.audit_log;
   o.audit_max_bytes = c.audit_max_bytes;
   o.audit_fsync = c.audit_fsync;

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "gateway/gateway.h"
+#include "gateway/outage.h"
 #include "server/access_control.h"
 #include "server/api_error.h"
 #include "server/metrics_routes.h"
@@ -101,6 +102,9 @@ void HttpServer::register_routes() {
       std::rethrow_exception(ep);
     } catch (const ApiError& e) {
       send_error(res, req.path, e);
+    } catch (const BackendUnavailable&) {  // the admin API while PostgreSQL is down
+      send_error(res, req.path,
+                 ApiError(503, kBackendUnavailableMessage, "", "backend_unavailable").with_retry_after(1));
     } catch (const std::exception& e) {
       send_error(res, req.path, ApiError(500, e.what()));
     }

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "engine/adapter_registry.h"
+#include "gateway/redis_pool.h"
 
 namespace citadel {
 namespace {
@@ -67,7 +68,7 @@ void ServerConfig::load_yaml(const std::string& path) {
                                 "request_timeout", "drain_timeout", "max_body_bytes", "http_threads", "models",
                                 "metrics_key", "log_format", "kv_cache_type",
                                 "tls_cert", "tls_key", "tls_client_ca", "tls_min_version", "model_key_file",
-                                "auth_db", "metrics_open", "audit_log", "audit_max_bytes", "audit_fsync",
+                                "auth_db", "redis_url", "metrics_open", "audit_log", "audit_max_bytes", "audit_fsync",
                                 "audit_on_failure", "audit_content", "audit_hmac_key_file", "pii", "cache",
                                 "cache_ttl", "cache_max_bytes", "cache_sampled"};
   for (const auto& kv : root) {
@@ -96,6 +97,7 @@ void ServerConfig::load_yaml(const std::string& path) {
   read(root, "tls_min_version", tls_min_version, path);
   read(root, "model_key_file", model_key_file, path);
   read(root, "auth_db", auth_db, path);
+  read(root, "redis_url", redis_url, path);
   read(root, "metrics_open", metrics_open, path);
   read(root, "audit_log", audit_log, path);
   read(root, "audit_max_bytes", audit_max_bytes, path);
@@ -185,6 +187,7 @@ void ServerConfig::load_env() {
   if (auto v = env("CITADEL_KV_CACHE_TYPE")) kv_cache_type = v;
   if (auto v = env("CITADEL_MODEL_KEY_FILE")) model_key_file = v;
   if (auto v = env("CITADEL_AUTH_DB")) auth_db = v;
+  if (auto v = env("CITADEL_REDIS_URL")) redis_url = v;
   if (auto v = env("CITADEL_AUDIT_LOG")) audit_log = v;
   if (auto v = env("CITADEL_MODEL")) {
     models.clear();
@@ -225,6 +228,7 @@ void ServerConfig::validate() {
     if (!m.pii_policy.empty()) check_policy(m.pii_policy, "the pii_policy of model '" + m.path + "'");
   if (!cache.empty() && cache != "memory" && cache.rfind("redis://", 0) != 0)
     throw std::invalid_argument("cache must be memory or redis://HOST[:PORT][/DB]");
+  if (!redis_url.empty()) parse_redis_url(redis_url, "redis_url");  // throws for a malformed one
   if (cache_ttl <= 0) throw std::invalid_argument("cache_ttl must be positive");
   if (cache_max_bytes <= 0) throw std::invalid_argument("cache_max_bytes must be positive");
   for (auto& m : models) {

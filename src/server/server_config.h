@@ -48,7 +48,8 @@ struct ServerConfig {
   std::string tls_min_version = "1.3";  // "1.2" also allows TLS 1.2
   std::string model_key_file;     // key of encrypted models (core/encrypted_model.h)
   // The gateway (docs/security.md): keys, roles and quotas; the audit trail.
-  std::string auth_db;            // SQLite key database: every route but /health (and /) needs a key
+  std::string auth_db;            // key database, SQLite file or postgresql://...: every route but /health (and /) needs a key
+  std::string redis_url;          // rate limits and quotas in Redis (redis://HOST[:PORT][/DB]); "": in auth_db
   bool metrics_open = false;      // with keys on: GET /metrics without a key
   std::string audit_log;          // audit trail file (one hash-chained JSON line per API call)
   int64_t audit_max_bytes = 256LL << 20;  // rotation size

@@ -1,14 +1,16 @@
-// citadel keys: API keys in the key database (--db, the file `serve --auth-db` reads): create,
+// citadel keys: API keys in the key database (--db: the SQLite file or postgresql:// URL that
+// `serve --auth-db` reads): create,
 // list, revoke, rotate, disable, enable, usage. A new key is printed once, on its own last line.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "gateway/key_store.h"
 #include "gateway/quota_ledger.h"
-#include "gateway/sqlite_db.h"
+#include "gateway/sql_db.h"
 #include "tools/tool.h"
 
 namespace citadel {
@@ -33,7 +35,8 @@ void print_key(const KeyRecord& k) {
 }
 
 int run_keys(int argc, char** argv) {
-  CLI::App app{"Manage API keys in the key database that `citadel serve --auth-db FILE` reads.\n"
+  CLI::App app{"Manage API keys in the key database that `citadel serve --auth-db` reads\n"
+               "(a SQLite file, or postgresql://USER:PASSWORD@HOST:PORT/DB shared by gateway replicas).\n"
                "Roles: admin (manage keys, read usage and audit), user (inference on its models),\n"
                "auditor (read usage and audit). Keys are shown once; only their SHA-256 is stored.",
                "citadel keys"};
@@ -41,7 +44,7 @@ int run_keys(int argc, char** argv) {
   std::string db_path, name, role = "user", models, expires, id, from, to, pii_policy;
   int64_t rpm = 0, tpm = 0, tpd = 0;
   bool json_out = false;
-  auto db_option = [&](CLI::App* c) { c->add_option("--db", db_path, "key database (SQLite file)")->required(); };
+  auto db_option = [&](CLI::App* c) { c->add_option("--db", db_path, "key database: SQLite file or postgresql://USER:PW@HOST:PORT/DB")->required(); };
 
   CLI::App* create = app.add_subcommand("create", "create a key and print it (once) on the last line");
   db_option(create);
@@ -74,9 +77,9 @@ int run_keys(int argc, char** argv) {
   usage->add_flag("--json", json_out, "one JSON array");
   CLI11_PARSE(app, argc, argv);
 
-  SqliteDb db(db_path);
-  KeyStore keys(db);
-  QuotaLedger ledger(db);
+  const std::unique_ptr<SqlDb> db = open_sql_db(db_path);
+  KeyStore keys(*db);
+  QuotaLedger ledger(*db);
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
   if (*create) {
     KeySpec spec;

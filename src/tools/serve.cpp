@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/model_key.h"
+#include "gateway/sql_db.h"
 #include "server/http_server.h"
 #include "tools/tool.h"
 #include "tools/tool_support.h"
@@ -54,7 +55,11 @@ int run_serve(int argc, char** argv) {
   auto* tls_min = app.add_option("--tls-min-version", flags.tls_min_version, "oldest TLS version accepted")
                       ->check(CLI::IsMember({"1.2", "1.3"}))->capture_default_str();
   auto* auth_db = app.add_option("--auth-db", flags.auth_db,
-                                 "API keys, roles and quotas (SQLite; `citadel keys`): every route but /health needs a key");
+                                 "API keys, roles and quotas (`citadel keys`): a SQLite file, or postgresql://USER:PW@HOST:PORT/DB "
+                                 "shared by gateway replicas; every route but /health needs a key");
+  auto* redis_url = app.add_option("--redis-url", flags.redis_url,
+                                   "count rate limits and quotas in Redis (redis://HOST[:PORT][/DB]), exact across gateway "
+                                   "replicas (with --auth-db); Redis down: 503 for keys with limits");
   auto* metrics_open = app.add_flag("--metrics-open", flags.metrics_open, "with --auth-db: GET /metrics without a key");
   auto* audit_log = app.add_option("--audit-log", flags.audit_log, "append a hash-chained audit line per API call to FILE");
   auto* audit_content = app.add_option("--audit-content", flags.audit_content,
@@ -99,6 +104,7 @@ int run_serve(int argc, char** argv) {
   if (*cache) config.cache = flags.cache;
   if (*cache_ttl) config.cache_ttl = flags.cache_ttl;
   if (*auth_db) config.auth_db = flags.auth_db;
+  if (*redis_url) config.redis_url = flags.redis_url;
   if (*metrics_open) config.metrics_open = flags.metrics_open;
   if (*audit_log) config.audit_log = flags.audit_log;
   if (*audit_content) config.audit_content = flags.audit_content;
@@ -144,7 +150,11 @@ int run_serve(int argc, char** argv) {
   if (config.auth_db.empty())
     std::fprintf(stderr, "citadel: OPEN: no --auth-db, so every client may use every route without a key\n");
   else
-    std::fprintf(stderr, "citadel: API keys required (key database %s)\n", config.auth_db.c_str());
+    std::fprintf(stderr, "citadel: API keys required (key database %s)\n", redact_db_location(config.auth_db).c_str());
+  if (!config.redis_url.empty())
+    std::fprintf(stderr, config.auth_db.empty() ? "citadel: redis_url %s is unused: without --auth-db there are no keys to limit\n"
+                                                : "citadel: rate limits and quotas counted in Redis %s\n",
+                 config.redis_url.c_str());
   if (!config.audit_log.empty())
     std::fprintf(stderr, "citadel: audit trail %s (content: %s, on write failure: %s)\n", config.audit_log.c_str(),
                  config.audit_content.c_str(), config.audit_on_failure.c_str());

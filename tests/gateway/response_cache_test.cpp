@@ -2,10 +2,6 @@
 // the encoding of answers.
 #include <gtest/gtest.h>
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <string>
@@ -13,6 +9,7 @@
 
 #include "gateway/cached_answer.h"
 #include "gateway/response_cache.h"
+#include "redis_test_server.h"
 
 namespace citadel {
 namespace {
@@ -38,38 +35,6 @@ TEST(MemoryCache, HitMissLruAndTtl) {
   EXPECT_THROW(make_response_cache({"memory", 0}), std::invalid_argument);
 }
 
-// A redis-server of the test's own on a free port, stopped with the test.
-class RedisServer {
- public:
-  RedisServer() : port_(20000 + getpid() % 20000) { start(); }
-  ~RedisServer() { stop(); }
-  void start() {
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::string port = std::to_string(port_);
-      execlp("redis-server", "redis-server", "--port", port.c_str(), "--save", "", "--appendonly", "no", "--bind",
-             "127.0.0.1", "--dir", "/tmp", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    for (int i = 0; i < 100; ++i) {  // until it accepts connections
-      if (std::system(("redis-cli -p " + std::to_string(port_) + " ping >/dev/null 2>&1").c_str()) == 0) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
-  void stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/3"; }
-
- private:
-  int port_;
-  pid_t pid_ = -1;
-};
-
-bool have_redis() { return std::system("command -v redis-server >/dev/null 2>&1") == 0; }
 
 TEST(RedisCache, SharedHitsTtlAndOutages) {
   if (!have_redis()) GTEST_SKIP() << "redis-server is not installed (scripts/setup.sh installs it)";
