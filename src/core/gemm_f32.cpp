@@ -11,6 +11,9 @@ namespace {
 constexpr int64_t kRowsPerChunk = 64;  // rows of the right-hand matrix per block (in cache)
 constexpr int64_t kColsPerSlice = 256; // output columns per job of gemm_ab_acc
 constexpr int64_t kLhsPerJob = 32;     // left-hand rows per job
+// Products of fewer multiply-adds run on the calling thread: waking the pool costs more than they
+// do (a LoRA adapter's B (A x) in decode: a few thousand per projection, hundreds per step).
+constexpr int64_t kSerialMacs = int64_t{1} << 16;
 
 }  // namespace
 
@@ -26,7 +29,7 @@ void gemm_abt(const float* a, const float* b, float* c, int64_t n, int64_t m, in
         ks.dot_rows(b + r0 * k, k, static_cast<int>(rows), a + i * k, k, c + i * m + r0);
     }
   };
-  if (b_chunks * a_blocks == 1) job(0, 1);
+  if (b_chunks * a_blocks == 1 || n * m * k <= kSerialMacs) job(0, b_chunks * a_blocks);
   else pool.parallel_for(b_chunks * a_blocks, job);
 }
 
