@@ -88,6 +88,13 @@ std::vector<Image> decode_images(const ServedModel& m, const std::vector<ImageRe
   std::vector<Image> images;
   if (refs.empty()) return images;
   require_vision(m, refs.front().field);
+  // Each image takes n_patches positions: more than the context holds is refused before any is
+  // decoded (a small PNG can declare 50 million pixels, so the count bounds the memory too).
+  const int64_t positions = static_cast<int64_t>(refs.size()) * m.clip->n_patches();
+  if (positions >= m.engine->context())
+    throw ApiError(400, std::to_string(refs.size()) + " images take " + std::to_string(positions) +
+                            " positions, but the context holds " + std::to_string(m.engine->context()),
+                   refs.front().field, "context_length_exceeded");
   for (const ImageRef& r : refs)
     images.push_back(r.source.rfind("data:", 0) == 0 || r.source.find("://") != std::string::npos
                          ? decode_data_url(r.source, r.field)

@@ -144,6 +144,8 @@ s, e = chat("vlm", [image_part(a, "image/gif")])
 expect_400(s, e, ["image/gif"], "an unsupported type")
 s, e = call("/generate", {"model": "text", "prompt": "hi", "images": [a]})
 expect_400(s, e, ["does not take images"], "/generate images on a text model")
+s, e = call("/generate", {"model": "vlm", "prompt": "many", "images": [a] * 20})  # 320 positions > 256
+expect_400(s, e, ["20 images take 320 positions", "context"], "more images than the context holds")
 s, e = call("/generate", {"model": "vlm", "prompt": "<image> <image>", "images": [a]})
 expect_400(s, e, ["2 <image> markers"], "more markers than images")
 print(f"multimodal: ok (an image adds {grow} prompt tokens; /generate and the CLI both say {gen['response']!r};"
