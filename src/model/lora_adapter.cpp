@@ -85,7 +85,7 @@ void LoraAdapter::check_fits(const Model& base) const {
     throw FormatError("LoRA adapters apply to llama, qwen2 and qwen3 models, not " + hp.arch);
   if (static_cast<int64_t>(layers.size()) != hp.n_layer)
     throw FormatError("the adapter has " + std::to_string(layers.size()) + " layers, the base model " +
-                      std::to_string(hp.n_layer));
+                      std::to_string(hp.n_layer) + " (an adapter for another model?)");
   for (size_t il = 0; il < layers.size(); ++il)
     for (int t = 0; t < kLoraTargetCount; ++t) {
       const LoraPair& p = layers[il][t];
@@ -134,7 +134,7 @@ std::shared_ptr<LoraAdapter> LoraAdapter::load(const std::string& path, const Mo
                         "ffn_gate/up/down)");
     if (il >= static_cast<int>(a->layers.size()))
       throw FormatError(where + ": tensor '" + t.name + "' is for layer " + std::to_string(il) + ", the base model has " +
-                        std::to_string(a->layers.size()));
+                        std::to_string(a->layers.size()) + " layers (an adapter for another model?)");
     (is_a ? found[il][target].a : found[il][target].b) = &t;
   }
   for (size_t il = 0; il < found.size(); ++il)

@@ -131,6 +131,17 @@ TEST_F(EngineLora, RegistryLoadsRefusesAndUnloads) {
     EXPECT_NE(std::string(err.what()).find("another model"), std::string::npos) << err.what();
   }
   EXPECT_FALSE(reg.find("tiny"));
+  // The other way round: an adapter with more layers than the base, refused the same way.
+  const std::string deep = temp_path("deep.gguf");
+  random_adapter(*model, 5)->write(deep);
+  auto tiny = Model::load(other);
+  AdapterRegistry tiny_reg(*tiny);
+  try {
+    tiny_reg.load("deep", deep);
+    FAIL() << "an adapter with more layers than the base was loaded";
+  } catch (const FormatError& err) {
+    EXPECT_NE(std::string(err.what()).find("another model"), std::string::npos) << err.what();
+  }
   // A request holding an adapter keeps it alive after unload.
   auto held = reg.find("bank")->stack;
   EXPECT_TRUE(reg.unload("bank"));
