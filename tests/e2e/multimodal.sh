@@ -36,6 +36,12 @@ open(sys.argv[1] + '/a.bmp', 'wb').write(b'BM' + struct.pack('<IHHI', 54 + len(d
 PY
 # The same pixels as DICOM (DCMTK's img2dcm), when the tool is there.
 if command -v img2dcm >/dev/null 2>&1; then img2dcm -i BMP "$work/a.bmp" "$work/a.dcm" >/dev/null 2>&1 || true; fi
+# ... and one with a patient in its header, which must never reach the logs or the audit trail.
+if [ -f "$work/a.dcm" ] && command -v dcmodify >/dev/null 2>&1; then
+  cp "$work/a.dcm" "$work/patient.dcm"
+  dcmodify -nb -i "(0010,0010)=DOE^JANEPATIENT" -i "(0010,0020)=PID7734521" -i "(0010,0030)=19610407" \
+    "$work/patient.dcm" >/dev/null 2>&1 || rm -f "$work/patient.dcm"
+fi
 
 # The CLI: --image without --mmproj is refused; with it, greedy text for the reference below.
 if "$bin" generate -m "$work/text.gguf" --image "$work/a.png" -p "hi" -n 4 >"$work/cli-refused.log" 2>&1; then
@@ -46,6 +52,9 @@ grep -q -- "--mmproj" "$work/cli-refused.log" || { echo "FAIL: unclear refusal:"
   -p "Look: <image> Once upon a time" -n 12 --temperature 0 --json -t 2 >"$work/cli.json"
 
 cat >"$work/serve.yaml" <<EOF
+audit_log: $work/audit.log
+audit_content: text
+log_format: json
 models:
   - id: vlm
     path: $work/text.gguf
@@ -108,6 +117,10 @@ if results["plain"][1]["choices"][0]["message"]["content"] != text_only["choices
 
 # A DICOM file of the same pixels (application/dicom data URL) answers exactly as the PNG.
 dicom_checked = os.path.exists(work + "/a.dcm")
+if os.path.exists(work + "/patient.dcm"):  # answered like any image; its header stays out (checked below)
+    d = base64.b64encode(open(work + "/patient.dcm", "rb").read()).decode()
+    s, pat = chat("vlm", [{"type": "text", "text": "Describe this scan."}, image_part(d, "application/dicom")])
+    assert s == 200, (s, pat)
 if dicom_checked:
     d = base64.b64encode(open(work + "/a.dcm", "rb").read()).decode()
     s, dcm = chat("vlm", [{"type": "text", "text": "What is in this picture?"}, image_part(d, "application/dicom")])
@@ -151,3 +164,14 @@ expect_400(s, e, ["2 <image> markers"], "more markers than images")
 print(f"multimodal: ok (an image adds {grow} prompt tokens; /generate and the CLI both say {gen['response']!r};"
       f" DICOM of the same pixels {'answers the same' if dicom_checked else 'not checked'})")
 PY
+
+# After DICOM requests: no patient name, ID or birth date in the server's log or the audit trail.
+if [ -f "$work/patient.dcm" ]; then
+  stop_server
+  [ -s "$work/audit.log" ] || { echo "FAIL: no audit trail written"; exit 1; }
+  if grep -l -E "JANEPATIENT|PID7734521|19610407" "$SERVER_LOG" "$work/audit.log"; then
+    echo "FAIL: patient data from a DICOM header reached the logs or the audit trail"; exit 1
+  fi
+  grep -q "Describe this scan" "$work/audit.log" || { echo "FAIL: the audit trail does not hold the request's text"; exit 1; }
+  echo "multimodal: ok (no patient name, ID or birth date in the log or the audit trail after a DICOM request)"
+fi
