@@ -19,10 +19,6 @@ namespace {
 
 using json = nlohmann::json;
 
-void send(httplib::Response& res, const json& j, int status = 200) {
-  res.status = status;
-  res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
-}
 
 void require_admin_api(const RouteContext& ctx) {
   if (!ctx.gateway || !ctx.gateway->keys_on())
@@ -59,7 +55,7 @@ void register_adapter_routes(httplib::Server& http, RouteContext& ctx) {
     for (const auto& m : ctx.models)
       if (m->adapters)
         for (const AdapterEntry& a : m->adapters->list()) data.push_back(entry_json(*m, a));
-    send(res, {{"object", "list"}, {"data", data}});
+    send_json(res, {{"object", "list"}, {"data", data}});
   });
   http.Post("/admin/adapters", [&ctx](const httplib::Request& req, httplib::Response& res) {
     require_admin_api(ctx);
@@ -79,7 +75,7 @@ void register_adapter_routes(httplib::Server& http, RouteContext& ctx) {
                      "name", "adapter_exists");
     try {
       const AdapterEntry e = m.adapters->load(name, file, replace);
-      send(res, entry_json(m, e), 201);
+      send_json(res, entry_json(m, e), 201);
     } catch (const FormatError& e) {  // not an adapter, or not one of this model's shapes
       throw ApiError(400, e.what(), "path", "invalid_adapter");
     } catch (const std::invalid_argument& e) {
@@ -94,7 +90,7 @@ void register_adapter_routes(httplib::Server& http, RouteContext& ctx) {
     const std::string name = req.matches[2];
     if (!m.adapters->unload(name))
       throw ApiError(404, "the model '" + m.id + "' has no adapter '" + name + "'", "", "not_found");
-    send(res, {{"id", m.id + ":" + name}, {"unloaded", true}});
+    send_json(res, {{"id", m.id + ":" + name}, {"unloaded", true}});
   });
 }
 

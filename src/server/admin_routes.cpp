@@ -25,10 +25,6 @@ namespace {
 
 using json = nlohmann::json;
 
-void send(httplib::Response& res, const json& j, int status = 200) {
-  res.status = status;
-  res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
-}
 
 KeyStore& keys_of(RouteContext& ctx) {
   if (!ctx.gateway || !ctx.gateway->keys_on())
@@ -81,7 +77,7 @@ void register_admin_routes(httplib::Server& http, RouteContext& ctx) {
   http.Get("/admin/keys", [&ctx](const httplib::Request&, httplib::Response& res) {
     json data = json::array();
     for (const auto& k : keys_of(ctx).list()) data.push_back(key_record_json(k));
-    send(res, {{"object", "list"}, {"data", data}});
+    send_json(res, {{"object", "list"}, {"data", data}});
   });
   http.Post("/admin/keys", [&ctx](const httplib::Request& req, httplib::Response& res) {
     KeyStore& keys = keys_of(ctx);
@@ -95,12 +91,12 @@ void register_admin_routes(httplib::Server& http, RouteContext& ctx) {
     auto& [rec, key] = made;
     json out = key_record_json(rec);
     out["key"] = key;  // the only time it is shown
-    send(res, out, 201);
+    send_json(res, out, 201);
   });
   http.Delete(R"(/admin/keys/([0-9a-f]{1,64}))", [&ctx](const httplib::Request& req, httplib::Response& res) {
     const std::string id = req.matches[1];
     if (!keys_of(ctx).revoke(id)) throw ApiError(404, "no key with id '" + id + "'", "", "not_found");
-    send(res, {{"id", id}, {"revoked", true}});
+    send_json(res, {{"id", id}, {"revoked", true}});
   });
   http.Post(R"(/admin/keys/([0-9a-f]{1,64})/(rotate|disable|enable))",
             [&ctx](const httplib::Request& req, httplib::Response& res) {
@@ -110,11 +106,11 @@ void register_admin_routes(httplib::Server& http, RouteContext& ctx) {
               if (action == "rotate") {
                 const auto key = keys.rotate(id);
                 if (!key) throw missing();
-                send(res, {{"id", id}, {"key", *key}});
+                send_json(res, {{"id", id}, {"key", *key}});
                 return;
               }
               if (!keys.set_disabled(id, action == "disable")) throw missing();
-              send(res, key_record_json(*keys.find(id)));
+              send_json(res, key_record_json(*keys.find(id)));
             });
   http.Get("/admin/usage", [&ctx](const httplib::Request& req, httplib::Response& res) {
     keys_of(ctx);
@@ -127,7 +123,7 @@ void register_admin_routes(httplib::Server& http, RouteContext& ctx) {
     json data = json::array();
     for (const auto& u : ctx.gateway->quotas()->usage(req.get_param_value("key"), day("from"), day("to")))
       data.push_back(day_usage_json(u));
-    send(res, {{"object", "list"}, {"data", data}});
+    send_json(res, {{"object", "list"}, {"data", data}});
   });
   http.Get("/admin/audit", [&ctx](const httplib::Request& req, httplib::Response& res) {
     AuditLog& log = audit_of(ctx);
@@ -145,14 +141,14 @@ void register_admin_routes(httplib::Server& http, RouteContext& ctx) {
       json j = json::parse(l, nullptr, false);
       if (!j.is_discarded()) data.push_back(std::move(j));
     }
-    send(res, {{"object", "list"}, {"data", data}});
+    send_json(res, {{"object", "list"}, {"data", data}});
   });
   http.Get("/admin/audit/verify", [&ctx](const httplib::Request&, httplib::Response& res) {
     audit_of(ctx);
     const AuditVerifyResult r = verify_audit_trail(audit_trail_files(ctx.gateway->options().audit_log));
     json out = {{"intact", r.ok}, {"lines", r.lines}};
     if (!r.ok) out["problem"] = {{"file", r.file}, {"line", r.line}, {"what", r.problem}};
-    send(res, out);
+    send_json(res, out);
   });
 }
 

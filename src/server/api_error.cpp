@@ -82,4 +82,9 @@ void send_error(httplib::Response& res, const std::string& path, const ApiError&
   res.set_content(r.body, r.content_type);
 }
 
+void send_json(httplib::Response& res, const nlohmann::json& j, int status) {
+  res.status = status;
+  res.set_content(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+}
+
 }  // namespace citadel

@@ -53,5 +53,7 @@ nlohmann::json error_body(ApiDialect dialect, const ApiError& e);
 ErrorReply error_reply(const std::string& path, const ApiError& e);
 // Fills `res` with error_reply(): status, body, Retry-After (the error's, else 1 s on 503).
 void send_error(httplib::Response& res, const std::string& path, const ApiError& e);
+// A JSON answer with this status (invalid UTF-8 in strings replaced, never thrown on).
+void send_json(httplib::Response& res, const nlohmann::json& j, int status = 200);
 
 }  // namespace citadel
