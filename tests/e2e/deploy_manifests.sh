@@ -65,12 +65,12 @@ dockerfile_lint() {
     esac
   done < <(awk '/^FROM /{print $2}' "$f")
   final=$(awk '/^FROM /{stage=""} {stage=stage $0 "\n"} END{printf "%s", stage}' "$f")
-  user=$(printf '%s' "$final" | awk '/^USER /{u=$2} END{print u}')
+  user=$(awk '/^USER /{u=$2} END{print u}' <<<"$final")
   case "${user%%:*}" in "" | 0 | root) echo "final stage runs as root (USER '$user')"; ok=1 ;; esac
-  printf '%s' "$final" | grep -qE '^HEALTHCHECK .*' || { echo "no HEALTHCHECK in the final stage"; ok=1; }
-  printf '%s' "$final" | grep -A3 '^HEALTHCHECK' | grep -q '/health' || { echo "HEALTHCHECK does not ask /health"; ok=1; }
-  printf '%s' "$final" | grep -qE '^VOLUME .*/models' || { echo "no /models VOLUME"; ok=1; }
-  printf '%s' "$final" | grep -qE '^EXPOSE 8080' || { echo "no EXPOSE 8080"; ok=1; }
+  grep -qE '^HEALTHCHECK .*' <<<"$final" || { echo "no HEALTHCHECK in the final stage"; ok=1; }
+  grep -A3 '^HEALTHCHECK' <<<"$final" | grep '/health' >/dev/null || { echo "HEALTHCHECK does not ask /health"; ok=1; }
+  grep -qE '^VOLUME .*/models' <<<"$final" || { echo "no /models VOLUME"; ok=1; }
+  grep -qE '^EXPOSE 8080' <<<"$final" || { echo "no EXPOSE 8080"; ok=1; }
   # Run time (CMD, ENTRYPOINT, HEALTHCHECK) must not reach the network or install anything.
   if awk '/^(CMD|ENTRYPOINT|HEALTHCHECK)/,/[^\\]$/' "$f" | grep -nE 'curl|wget|apt-get|apt |pip |npm |git clone|https?://' |
     grep -vE '127\.0\.0\.1|localhost'; then
@@ -78,7 +78,7 @@ dockerfile_lint() {
     ok=1
   fi
   grep -nE '^ADD +https?://' "$f" && { echo "ADD from a URL"; ok=1; }
-  printf '%s' "$final" | grep -qE 'apt-get install[^&]*\b(curl|wget)\b' && { echo "curl/wget in the runtime image"; ok=1; }
+  grep -qE 'apt-get install[^&]*\b(curl|wget)\b' <<<"$final" && { echo "curl/wget in the runtime image"; ok=1; }
   grep -q 'serve' "$f" && grep -q -- '--host' "$f" || { echo "CMD does not run citadel serve"; ok=1; }
   return $ok
 }
