@@ -5,6 +5,7 @@
 # request (from /proc), which other load on the machine disturbs less than wall time. Prints one
 # JSON line per round and the medians' ratios on / off.
 #   bash bench/gateway_overhead.sh [CITADEL_BINARY] [ROUNDS] [REQUESTS] [CLIENTS]
+# GATEWAY_ARGS adds flags to the gateway-on server (e.g. "--config audit-nofsync.yaml").
 set -euo pipefail
 bin=${1:-build/citadel}
 rounds=${2:-3}
@@ -62,7 +63,7 @@ for r in $(seq 1 "$rounds"); do
   start_server "$bin" --parallel 4
   load "http://127.0.0.1:$PORT" "" off | tee -a "$out"
   stop_server
-  start_server "$bin" --parallel 4 --auth-db "$work/keys.db" --audit-log "$work/audit.log"
+  start_server "$bin" --parallel 4 --auth-db "$work/keys.db" --audit-log "$work/audit.log" ${GATEWAY_ARGS:-}
   load "http://127.0.0.1:$PORT" "$key" on | tee -a "$out"
   stop_server
 done
