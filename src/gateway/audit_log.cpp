@@ -19,6 +19,7 @@ namespace {
 
 const std::string kGenesis(64, '0');  // the "previous hash" of the first line of a trail
 constexpr size_t kMaxQueued = 100000;
+constexpr std::chrono::milliseconds kSyncGap(5);
 
 std::string dir_of(const std::string& path) {
   const size_t slash = path.rfind('/');
@@ -220,6 +221,11 @@ void AuditLog::writer_loop() {
     if (ok) {
       batch.clear();
       in_flight_ = 0;
+      done_cv_.notify_all();
+      // At most one fdatasync per kSyncGap: under load the next batch gathers what arrives meanwhile
+      // (each sync cost more CPU than a request of the bundled model on a VM's disk).
+      if (opt_.fsync) work_cv_.wait_for(lock, kSyncGap, [&] { return stopping_; });
+      continue;
     } else {
       ++failures_;
     }

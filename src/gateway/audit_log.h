@@ -5,8 +5,8 @@
 // rotate by size into FILE.000001, FILE.000002, ... and the chain runs on across them.
 //
 // Durability: one writer thread appends in order; whatever has queued since its last write goes
-// out in one write(2) followed by fdatasync (group commit), so a crash loses at most the batch in
-// flight: the calls answered while the previous batch was being synced (milliseconds). A torn
+// out in one write(2) followed by fdatasync (group commit), at most one sync per 5 ms, so a crash
+// loses at most the batch in flight: the calls answered in the last 5 ms or so. A torn
 // last line is cut at the next start. A batch that cannot be written stays queued and is retried
 // every 200 ms; meanwhile the log reports itself unhealthy, and the server refuses requests with
 // 503 (fail closed) by default.
