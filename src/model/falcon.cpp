@@ -7,6 +7,7 @@
 
 #include "model/architecture.h"
 #include "model/model.h"
+#include "model/scratch.h"
 #include "model/transformer.h"
 
 namespace citadel {
@@ -42,23 +43,27 @@ void falcon_forward(const Model& m, const Batch& batch, KvCache& kv, ThreadPool&
   const HParams& hp = m.hparams();
   const Weights& w = m.weights();
   const int64_t n = batch.size(), d = hp.n_embd;
-  std::vector<float> x(n * d), xn(n * d), xn_attn(n * d), attn(n * d), mlp(n * d);
+  float* x = scratch(Scratch::X, n * d);
+  float* xn = scratch(Scratch::XN, n * d);
+  float* xn_attn = scratch(Scratch::XN2, n * d);
+  float* attn = scratch(Scratch::Branch, n * d);
+  float* mlp = scratch(Scratch::Branch2, n * d);
 
-  embed_tokens(w.tok_embd, batch, x.data());
+  embed_tokens(w.tok_embd, batch, x);
   for (int il = 0; il < hp.n_layer; ++il) {
     const LayerWeights& l = w.layers[il];
-    layer_norm_rows(x.data(), l.attn_norm, l.attn_norm_b, xn.data(), n, d, hp.norm_eps);
-    const float* attn_in = xn.data();
+    layer_norm_rows(x, l.attn_norm, l.attn_norm_b, xn, n, d, hp.norm_eps);
+    const float* attn_in = xn;
     if (l.attn_norm_2.present()) {
-      layer_norm_rows(x.data(), l.attn_norm_2, l.attn_norm_2_b, xn_attn.data(), n, d, hp.norm_eps);
-      attn_in = xn_attn.data();
+      layer_norm_rows(x, l.attn_norm_2, l.attn_norm_2_b, xn_attn, n, d, hp.norm_eps);
+      attn_in = xn_attn;
     }
-    self_attention(hp, w, il, batch, attn_in, attn.data(), kv, pool);
-    ffn_gelu(l, xn.data(), n, mlp.data(), pool);
-    add_rows(x.data(), attn.data(), n, d);
-    add_rows(x.data(), mlp.data(), n, d);
+    self_attention(hp, w, il, batch, attn_in, attn, kv, pool);
+    ffn_gelu(l, xn, n, mlp, pool);
+    add_rows(x, attn, n, d);
+    add_rows(x, mlp, n, d);
   }
-  output_logits(hp, w, NormKind::Layer, batch, x.data(), logits, hidden, pool);
+  output_logits(hp, w, NormKind::Layer, batch, x, logits, hidden, pool);
 }
 
 }  // namespace

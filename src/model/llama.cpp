@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "model/model.h"
+#include "model/scratch.h"
 #include "model/transformer.h"
 
 namespace citadel {
@@ -42,20 +43,22 @@ void llama_forward(const Model& m, const Batch& batch, KvCache& kv, ThreadPool& 
   const HParams& hp = m.hparams();
   const Weights& w = m.weights();
   const int64_t n = batch.size(), d = hp.n_embd;
-  std::vector<float> x(n * d), xn(n * d), branch(n * d);
+  float* x = scratch(Scratch::X, n * d);
+  float* xn = scratch(Scratch::XN, n * d);
+  float* branch = scratch(Scratch::Branch, n * d);
 
-  embed_tokens(w.tok_embd, batch, x.data());
+  embed_tokens(w.tok_embd, batch, x);
   for (int il = 0; il < hp.n_layer; ++il) {
     const LayerWeights& l = w.layers[il];
-    rms_norm_rows(x.data(), l.attn_norm, xn.data(), n, d, hp.norm_eps);
-    self_attention(hp, w, il, batch, xn.data(), branch.data(), kv, pool);
-    add_rows(x.data(), branch.data(), n, d);
+    rms_norm_rows(x, l.attn_norm, xn, n, d, hp.norm_eps);
+    self_attention(hp, w, il, batch, xn, branch, kv, pool);
+    add_rows(x, branch, n, d);
 
-    rms_norm_rows(x.data(), l.ffn_norm, xn.data(), n, d, hp.norm_eps);
-    ffn_swiglu(l, batch, il, xn.data(), branch.data(), pool);
-    add_rows(x.data(), branch.data(), n, d);
+    rms_norm_rows(x, l.ffn_norm, xn, n, d, hp.norm_eps);
+    ffn_swiglu(l, batch, il, xn, branch, pool);
+    add_rows(x, branch, n, d);
   }
-  output_logits(hp, w, NormKind::Rms, batch, x.data(), logits, hidden, pool);
+  output_logits(hp, w, NormKind::Rms, batch, x, logits, hidden, pool);
 }
 
 const Architecture kLlamaArchitecture = {"llama", bind_llama_family, llama_forward};

@@ -9,6 +9,7 @@
 #include "core/ops.h"
 #include "model/attention.h"
 #include "model/lora_apply.h"
+#include "model/scratch.h"
 
 namespace citadel {
 
@@ -48,25 +49,27 @@ void self_attention(const HParams& hp, const Weights& weights, int il, const Bat
                     KvCache& kv, ThreadPool& pool) {
   const LayerWeights& w = weights.layers[il];
   const int64_t n = batch.size(), hd = hp.head_dim, q_dim = hp.q_dim(), kv_dim = hp.kv_dim();
-  std::vector<float> q(n * q_dim), k(n * kv_dim), v(n * kv_dim);
+  float* q = scratch(Scratch::Q, n * q_dim);
+  float* k = scratch(Scratch::K, n * kv_dim);
+  float* v = scratch(Scratch::V, n * kv_dim);
   if (w.wqkv.present()) {
-    std::vector<float> qkv(n * (q_dim + 2 * kv_dim));
-    linear(w.wqkv, w.bqkv, xn, n, qkv.data(), pool);
+    float* qkv = scratch(Scratch::QKV, n * (q_dim + 2 * kv_dim));
+    linear(w.wqkv, w.bqkv, xn, n, qkv, pool);
     for (int64_t t = 0; t < n; ++t) {
-      const float* row = qkv.data() + t * (q_dim + 2 * kv_dim);
-      std::copy(row, row + q_dim, q.data() + t * q_dim);
-      std::copy(row + q_dim, row + q_dim + kv_dim, k.data() + t * kv_dim);
-      std::copy(row + q_dim + kv_dim, row + q_dim + 2 * kv_dim, v.data() + t * kv_dim);
+      const float* row = qkv + t * (q_dim + 2 * kv_dim);
+      std::copy(row, row + q_dim, q + t * q_dim);
+      std::copy(row + q_dim, row + q_dim + kv_dim, k + t * kv_dim);
+      std::copy(row + q_dim + kv_dim, row + q_dim + 2 * kv_dim, v + t * kv_dim);
     }
   } else {
-    const MatmulOut outs[] = {{&w.wq, q.data()}, {&w.wk, k.data()}, {&w.wv, v.data()}};
+    const MatmulOut outs[] = {{&w.wq, q}, {&w.wk, k}, {&w.wv, v}};
     matmul(outs, 3, xn, n, pool);
-    add_bias(w.bq, q.data(), n);
-    add_bias(w.bk, k.data(), n);
-    add_bias(w.bv, v.data(), n);
-    apply_lora(batch, il, LoraTarget::Q, xn, hp.n_embd, q.data(), q_dim, pool);
-    apply_lora(batch, il, LoraTarget::K, xn, hp.n_embd, k.data(), kv_dim, pool);
-    apply_lora(batch, il, LoraTarget::V, xn, hp.n_embd, v.data(), kv_dim, pool);
+    add_bias(w.bq, q, n);
+    add_bias(w.bk, k, n);
+    add_bias(w.bv, v, n);
+    apply_lora(batch, il, LoraTarget::Q, xn, hp.n_embd, q, q_dim, pool);
+    apply_lora(batch, il, LoraTarget::K, xn, hp.n_embd, k, kv_dim, pool);
+    apply_lora(batch, il, LoraTarget::V, xn, hp.n_embd, v, kv_dim, pool);
   }
 
   const float* freq_factors = weights.rope_freqs.present() ? weights.rope_freqs.f32() : nullptr;
@@ -75,44 +78,44 @@ void self_attention(const HParams& hp, const Weights& weights, int il, const Bat
     const int64_t pos = batch.positions[t];
     rope_angles(hp.n_rot, pos, hp.rope_theta, hp.rope_freq_scale, freq_factors, cos_sin.data());
     for (int64_t h = 0; h < hp.n_head; ++h) {
-      float* qh = q.data() + t * q_dim + h * hd;
+      float* qh = q + t * q_dim + h * hd;
       if (w.q_norm.present()) rms_norm(qh, w.q_norm.f32(), qh, hd, hp.norm_eps);
       rope_rotate(qh, hp.n_rot, cos_sin.data(), hp.rope_style);
     }
     for (int64_t h = 0; h < hp.n_head_kv; ++h) {
-      float* kh = k.data() + t * kv_dim + h * hd;
+      float* kh = k + t * kv_dim + h * hd;
       if (w.k_norm.present()) rms_norm(kh, w.k_norm.f32(), kh, hd, hp.norm_eps);
       rope_rotate(kh, hp.n_rot, cos_sin.data(), hp.rope_style);
     }
-    kv.store(il, batch.seq_ids[t], pos, k.data() + t * kv_dim, v.data() + t * kv_dim);
+    kv.store(il, batch.seq_ids[t], pos, k + t * kv_dim, v + t * kv_dim);
   }
 
-  std::vector<float> attn(n * q_dim);
-  attention({hp.n_head, hp.n_head_kv, hd}, batch, q.data(), kv, il, 1.0f / std::sqrt(static_cast<float>(hd)),
-            attn.data(), pool);
-  linear(w.wo, w.bo, attn.data(), n, out, pool);
-  apply_lora(batch, il, LoraTarget::O, attn.data(), q_dim, out, hp.n_embd, pool);
+  float* attn = scratch(Scratch::Attn, n * q_dim);
+  attention({hp.n_head, hp.n_head_kv, hd}, batch, q, kv, il, 1.0f / std::sqrt(static_cast<float>(hd)), attn, pool);
+  linear(w.wo, w.bo, attn, n, out, pool);
+  apply_lora(batch, il, LoraTarget::O, attn, q_dim, out, hp.n_embd, pool);
 }
 
 void ffn_swiglu(const LayerWeights& w, const Batch& batch, int il, const float* xn, float* out, ThreadPool& pool) {
   const int64_t n = batch.size(), ff = w.ffn_up.rows(), d = w.ffn_up.cols();
-  std::vector<float> gate(n * ff), up(n * ff);
-  const MatmulOut outs[] = {{&w.ffn_gate, gate.data()}, {&w.ffn_up, up.data()}};
+  float* gate = scratch(Scratch::Gate, n * ff);
+  float* up = scratch(Scratch::Up, n * ff);
+  const MatmulOut outs[] = {{&w.ffn_gate, gate}, {&w.ffn_up, up}};
   matmul(outs, 2, xn, n, pool);
-  add_bias(w.ffn_up_b, up.data(), n);
-  apply_lora(batch, il, LoraTarget::Gate, xn, d, gate.data(), ff, pool);
-  apply_lora(batch, il, LoraTarget::Up, xn, d, up.data(), ff, pool);
-  kernels::active().silu_mul(gate.data(), up.data(), n * ff);
-  linear(w.ffn_down, w.ffn_down_b, gate.data(), n, out, pool);
-  apply_lora(batch, il, LoraTarget::Down, gate.data(), ff, out, d, pool);
+  add_bias(w.ffn_up_b, up, n);
+  apply_lora(batch, il, LoraTarget::Gate, xn, d, gate, ff, pool);
+  apply_lora(batch, il, LoraTarget::Up, xn, d, up, ff, pool);
+  kernels::active().silu_mul(gate, up, n * ff);
+  linear(w.ffn_down, w.ffn_down_b, gate, n, out, pool);
+  apply_lora(batch, il, LoraTarget::Down, gate, ff, out, d, pool);
 }
 
 void ffn_gelu(const LayerWeights& w, const float* xn, int64_t n, float* out, ThreadPool& pool) {
   const int64_t ff = w.ffn_up.rows();
-  std::vector<float> up(n * ff);
-  linear(w.ffn_up, w.ffn_up_b, xn, n, up.data(), pool);
-  for (float& u : up) u = gelu(u);
-  linear(w.ffn_down, w.ffn_down_b, up.data(), n, out, pool);
+  float* up = scratch(Scratch::Up, n * ff);
+  linear(w.ffn_up, w.ffn_up_b, xn, n, up, pool);
+  for (int64_t i = 0; i < n * ff; ++i) up[i] = gelu(up[i]);
+  linear(w.ffn_down, w.ffn_down_b, up, n, out, pool);
 }
 
 void output_logits(const HParams& hp, const Weights& w, NormKind norm, const Batch& batch, const float* x,
