@@ -75,6 +75,10 @@ MultimodalPrompt build_multimodal_prompt(const Tokenizer& tokenizer, const ClipM
                                 std::to_string(images.size()) + " images");
   MultimodalPrompt out;
   auto add_image = [&](const Image& img) {
+    if (!img.caption.empty()) {
+      const std::vector<int32_t> caption = tokenizer.encode(img.caption, false, false);
+      out.ids.insert(out.ids.end(), caption.begin(), caption.end());
+    }
     auto rows = std::make_shared<std::vector<float>>(clip.embed(img, pool));
     const int64_t n = clip.n_patches();
     std::vector<int32_t> ids = image_placeholder_ids(image_hash(img), n);

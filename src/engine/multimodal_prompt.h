@@ -1,7 +1,8 @@
 // A prompt of text and images as the engine takes it: token ids with each image's rows in place
 // (engine/request.h PromptEmbedding). Images go where the text has "<image>" (LLaVA's marker,
 // as llama.cpp's llava-cli): the text before the first marker is tokenized with BOS, later text
-// without. Images beyond the markers go right after BOS, before the text.
+// without. Images beyond the markers go right after BOS, before the text. An image's caption (its
+// named DICOM attributes) is tokenized as plain text right before its rows.
 #pragma once
 #include <cstdint>
 #include <string>

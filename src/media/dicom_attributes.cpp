@@ -11,10 +11,10 @@
 
 namespace citadel {
 
-std::map<std::string, std::string> dicom_attributes(std::string_view bytes, const std::vector<std::string>& keywords,
-                                                    bool allow_identifying, const ImageLimits& limits) {
+namespace {
+
+std::vector<std::pair<std::string, DcmTag>> tags_of(const std::vector<std::string>& keywords, bool allow_identifying) {
   dicom_init();
-  // The names are checked before the file is read: a refused request learns nothing about it.
   std::vector<std::pair<std::string, DcmTag>> tags;
   for (const std::string& keyword : keywords) {
     DcmTag tag;
@@ -26,6 +26,17 @@ std::map<std::string, std::string> dicom_attributes(std::string_view bytes, cons
                        " may identify the patient and is not returned (PS3.15 basic profile)");
     tags.emplace_back(keyword, tag);
   }
+  return tags;
+}
+
+}  // namespace
+
+void check_dicom_attribute_names(const std::vector<std::string>& keywords) { (void)tags_of(keywords, false); }
+
+std::map<std::string, std::string> dicom_attributes(std::string_view bytes, const std::vector<std::string>& keywords,
+                                                    bool allow_identifying, const ImageLimits& limits) {
+  // The names are checked before the file is read: a refused request learns nothing about it.
+  const std::vector<std::pair<std::string, DcmTag>> tags = tags_of(keywords, allow_identifying);
   std::unique_ptr<DcmFileFormat> file = read_dicom(bytes, limits);
   DcmDataset& ds = *file->getDataset();
   std::map<std::string, std::string> out;
@@ -41,6 +52,21 @@ std::map<std::string, std::string> dicom_attributes(std::string_view bytes, cons
     if (e->getOFStringArray(value).good()) out[keyword] = value.c_str();
   }
   return out;
+}
+
+std::string dicom_caption(std::string_view bytes, const std::vector<std::string>& keywords, const ImageLimits& limits) {
+  if (keywords.empty()) return "";
+  const std::map<std::string, std::string> values = dicom_attributes(bytes, keywords, false, limits);
+  std::string caption;
+  for (const std::string& k : keywords) {
+    const auto it = values.find(k);
+    if (it == values.end()) continue;
+    std::string value = it->second.substr(0, 256);  // header text, one line, bounded
+    for (char& c : value)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+    caption += (caption.empty() ? "[DICOM " : "; ") + k + ": " + value;
+  }
+  return caption.empty() ? "" : caption + "]\n";
 }
 
 }  // namespace citadel

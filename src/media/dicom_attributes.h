@@ -20,4 +20,13 @@ namespace citadel {
 std::map<std::string, std::string> dicom_attributes(std::string_view bytes, const std::vector<std::string>& keywords,
                                                     bool allow_identifying = false, const ImageLimits& limits = {});
 
+// The checks dicom_attributes() makes on the names alone (unknown keyword, identifying attribute):
+// ImageError, before any file is read.
+void check_dicom_attribute_names(const std::vector<std::string>& keywords);
+
+// The caption an image gets in a prompt from its named attributes, in the order asked:
+// "[DICOM Modality: CT; BodyPartExamined: CHEST]\n"; attributes the file lacks are left out, and
+// "" when none is there (or none was asked for). Identifying attributes are refused as above.
+std::string dicom_caption(std::string_view bytes, const std::vector<std::string>& keywords, const ImageLimits& limits = {});
+
 }  // namespace citadel

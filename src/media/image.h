@@ -14,6 +14,9 @@ namespace citadel {
 struct Image {
   int32_t width = 0, height = 0;
   std::vector<uint8_t> rgb;  // width * height * 3
+  // Text that goes into the prompt right before the image (named DICOM attributes the request
+  // asked for, e.g. "[Modality: CT; BodyPartExamined: CHEST]"); empty for most images.
+  std::string caption;
 };
 
 struct ImageLimits {
@@ -37,9 +40,13 @@ struct DicomOptions {
   std::string window_preset;         // "" : the file's window (else the pixel range)
   double window_center = 0, window_width = 0;  // width > 0: these instead
   int32_t frame = 0;                 // of a multi-frame file
+  // Header attributes (PS3.6 keywords) put into the prompt as the image's caption; identifying
+  // ones (PatientName, ...) are refused (media/dicom_attributes.h).
+  std::vector<std::string> attributes;
 };
 
-// PNG, JPEG or DICOM, by sniffing; anything else is an ImageError.
+// PNG, JPEG or DICOM, by sniffing; anything else is an ImageError. `dicom` applies to DICOM files
+// only (PNG and JPEG have no window, frames or header).
 Image decode_image(std::string_view bytes, const ImageLimits& limits = {}, const DicomOptions& dicom = {});
 
 }  // namespace citadel

@@ -71,7 +71,8 @@ void add_message(const json& m, const std::string& where, MessagesPrompt& out) {
         if (kind != "base64")
           throw invalid_field(at + ".source.type", "must be base64 (remote image URLs are not fetched)");
         out.images.push_back(
-            {"data:" + required_string(*src, "media_type") + ";base64," + required_string(*src, "data"), at + ".source"});
+            {"data:" + required_string(*src, "media_type") + ";base64," + required_string(*src, "data"), at + ".source",
+             parse_dicom_options(b.value("dicom", json()), at + ".dicom")});  // window, frame, attributes
         text += kImageMarker;
       } else if (type == "image" || type == "document") {
         throw invalid_field(at, type + " blocks are not supported (images only in user messages)");

@@ -85,6 +85,8 @@ ojson chat_messages(const json& body, std::vector<ImageRef>& images) {
   auto it = body.find("messages");
   if (it == body.end()) throw ApiError(400, "'messages' is required", "messages", "missing_field");
   if (!it->is_array() || it->empty()) throw invalid_field("messages", "must be a non-empty array");
+  // "dicom": {...} for every DICOM image of the request; an image_url's own "dicom" replaces it.
+  const DicomOptions request_dicom = parse_dicom_options(body.value("dicom", json()), "dicom");
   ojson out = ojson::array();
   for (size_t i = 0; i < it->size(); ++i) {
     const json& m = (*it)[i];
@@ -99,15 +101,18 @@ ojson chat_messages(const json& body, std::vector<ImageRef>& images) {
         if (part.is_object() && part.value("type", "") == "image_url") {
           // {"type": "image_url", "image_url": {"url": "data:image/png;base64,..."}} (or the URL as a string)
           const json* url = nullptr;
+          DicomOptions dicom = request_dicom;
           if (auto iu = part.find("image_url"); iu != part.end()) {
             if (iu->is_string()) url = &*iu;
             else if (iu->is_object() && iu->contains("url") && (*iu)["url"].is_string()) url = &(*iu)["url"];
+            if (iu->is_object() && iu->contains("dicom"))
+              dicom = parse_dicom_options((*iu)["dicom"], where + ".content.image_url.dicom");
           }
           if (!url) throw invalid_field(where + ".content", "has an image_url part without a url");
           const std::string u = url->get<std::string>();
           if (u.rfind("data:", 0) != 0)  // never fetched, and never taken for bare base64
             (void)decode_data_url(u, where + ".content");
-          images.push_back({u, where + ".content"});
+          images.push_back({u, where + ".content", std::move(dicom)});
           text += kImageMarker;
           continue;
         }
@@ -393,13 +398,15 @@ void handle_generate(RouteContext& ctx, const httplib::Request& req, httplib::Re
   const std::string prompt = required_string(body, "prompt");
   note_input_text(prompt);
   // "images": [base64, ...]: each where the prompt says <image>, else before the text.
+  // "dicom": {window, frame, attributes} for the DICOM ones among them.
   std::vector<ImageRef> refs;
+  const DicomOptions dicom = parse_dicom_options(body.value("dicom", json()), "dicom");
   if (auto it = body.find("images"); it != body.end() && !it->is_null()) {
     if (!it->is_array()) throw invalid_field("images", "must be an array of base64 strings");
     for (size_t i = 0; i < it->size(); ++i) {
       const std::string field = "images[" + std::to_string(i) + "]";
       if (!(*it)[i].is_string()) throw invalid_field(field, "must be a base64 string");
-      refs.push_back({(*it)[i].get<std::string>(), field});
+      refs.push_back({(*it)[i].get<std::string>(), field, dicom});
     }
   }
   const std::vector<Image> images = decode_images(m, refs);

@@ -1,9 +1,12 @@
 #include "server/image_input.h"
 
+#include <cmath>
 #include <mutex>
 #include <stdexcept>
 
 #include "engine/multimodal_prompt.h"
+#include "media/dicom_attributes.h"
+#include "media/dicom_window.h"
 #include "model/clip.h"
 #include "server/api_error.h"
 #include "server/served_model.h"
@@ -46,7 +49,7 @@ ApiError bad_image(const std::string& field, const std::string& why) {
 
 }  // namespace
 
-Image decode_base64_image(const std::string& base64, const std::string& field) {
+Image decode_base64_image(const std::string& base64, const std::string& field, const DicomOptions& dicom) {
   // Limits before decoding: the bytes can be no more than 3/4 of the text.
   const ImageLimits limits;
   if (static_cast<int64_t>(base64.size() / 4 * 3) > limits.max_bytes + 3)
@@ -55,13 +58,13 @@ Image decode_base64_image(const std::string& base64, const std::string& field) {
   if (!base64_decode(base64, bytes)) throw bad_image(field, "the image data is not valid base64");
   if (bytes.empty()) throw bad_image(field, "the image is empty");
   try {
-    return decode_image(bytes, limits);
+    return decode_image(bytes, limits, dicom);
   } catch (const ImageError& e) {
     throw bad_image(field, e.what());
   }
 }
 
-Image decode_data_url(const std::string& url, const std::string& field) {
+Image decode_data_url(const std::string& url, const std::string& field, const DicomOptions& dicom) {
   auto starts = [&](const char* p) { return url.rfind(p, 0) == 0; };
   if (starts("http://") || starts("https://") || starts("ftp://") || starts("file:"))
     throw bad_image(field, "remote image URLs are not fetched; send the image inline as a data: URL "
@@ -75,7 +78,51 @@ Image decode_data_url(const std::string& url, const std::string& field) {
   if (mime != "image/png" && mime != "image/jpeg" && mime != "image/jpg" && mime != "application/dicom")
     throw bad_image(field, "image type '" + mime + "' is not supported (image/png, image/jpeg, application/dicom)");
   if (meta.find(";base64") == std::string::npos) throw bad_image(field, "the data: URL must be base64 (;base64,)");
-  return decode_base64_image(url.substr(comma + 1), field);
+  return decode_base64_image(url.substr(comma + 1), field, dicom);
+}
+
+DicomOptions parse_dicom_options(const nlohmann::json& j, const std::string& field) {
+  DicomOptions o;
+  if (j.is_null()) return o;
+  if (!j.is_object()) throw ApiError(400, "'" + field + "' must be an object", field, "invalid_value");
+  for (const auto& [key, value] : j.items()) {
+    const std::string where = field + "." + key;
+    auto bad = [&](const std::string& why) { return ApiError(400, "'" + where + "' " + why, where, "invalid_value"); };
+    if (key == "window") {
+      if (value.is_string()) {
+        o.window_preset = value.get<std::string>();
+        if (!find_dicom_window_preset(o.window_preset))
+          throw bad("names no window preset (" + dicom_window_preset_names() + ")");
+      } else if (value.is_object() && value.size() == 2 && value.contains("center") && value.contains("width") &&
+                 value["center"].is_number() && value["width"].is_number()) {
+        o.window_center = value["center"].get<double>();
+        o.window_width = value["width"].get<double>();
+        if (!std::isfinite(o.window_center) || !std::isfinite(o.window_width) || o.window_width < 1)
+          throw bad("needs a finite center and a width of at least 1");
+      } else {
+        throw bad("must be a preset name or {\"center\": C, \"width\": W}");
+      }
+    } else if (key == "frame") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > 1000000)
+        throw bad("must be a frame number from 0");
+      o.frame = value.get<int32_t>();
+    } else if (key == "attributes") {
+      if (!value.is_array() || value.size() > 32) throw bad("must be an array of at most 32 attribute keywords");
+      for (const auto& a : value) {
+        if (!a.is_string() || a.get<std::string>().empty() || a.get<std::string>().size() > 64)
+          throw bad("must hold DICOM attribute keywords (\"Modality\", \"BodyPartExamined\")");
+        o.attributes.push_back(a.get<std::string>());
+      }
+      try {  // refused names are refused before any image is read
+        check_dicom_attribute_names(o.attributes);
+      } catch (const ImageError& e) {
+        throw bad(std::string("is refused: ") + e.what());
+      }
+    } else {
+      throw bad("is not a DICOM option (window, frame, attributes)");
+    }
+  }
+  return o;
 }
 
 void require_vision(const ServedModel& m, const std::string& field) {
@@ -97,8 +144,8 @@ std::vector<Image> decode_images(const ServedModel& m, const std::vector<ImageRe
                    refs.front().field, "context_length_exceeded");
   for (const ImageRef& r : refs)
     images.push_back(r.source.rfind("data:", 0) == 0 || r.source.find("://") != std::string::npos
-                         ? decode_data_url(r.source, r.field)
-                         : decode_base64_image(r.source, r.field));
+                         ? decode_data_url(r.source, r.field, r.dicom)
+                         : decode_base64_image(r.source, r.field, r.dicom));
   return images;
 }
 

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/request.h"
 #include "media/image.h"
 
@@ -14,8 +16,13 @@ namespace citadel {
 
 struct ServedModel;
 
-Image decode_data_url(const std::string& url, const std::string& field);
-Image decode_base64_image(const std::string& base64, const std::string& field);
+Image decode_data_url(const std::string& url, const std::string& field, const DicomOptions& dicom = {});
+Image decode_base64_image(const std::string& base64, const std::string& field, const DicomOptions& dicom = {});
+
+// A request's "dicom" object: {"window": "lung" | {"center": C, "width": W}, "frame": N,
+// "attributes": ["Modality", ...]} (each optional; applied to DICOM images only). 400 naming
+// `field` for anything else, an unknown preset or an attribute that may identify the patient.
+DicomOptions parse_dicom_options(const nlohmann::json& j, const std::string& field);
 
 // 400 unless the model was served with a vision projector (--mmproj / mmproj:).
 void require_vision(const ServedModel& m, const std::string& field);
@@ -25,6 +32,7 @@ void require_vision(const ServedModel& m, const std::string& field);
 struct ImageRef {
   std::string source;
   std::string field;
+  DicomOptions dicom;
 };
 std::vector<Image> decode_images(const ServedModel& m, const std::vector<ImageRef>& refs);
 

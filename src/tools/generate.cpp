@@ -1,5 +1,7 @@
 // citadel generate: complete a prompt with a model, streaming the text to stdout.
 #include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -48,12 +50,36 @@ int run_generate(int argc, char** argv) {
   app.add_option("--image", image_paths,
                  "PNG, JPEG or DICOM image (repeatable); each goes where the prompt says <image>, else before the text")
       ->check(CLI::ExistingFile);
+  DicomOptions dicom;
+  std::string dicom_window;
+  app.add_option("--dicom-window", dicom_window,
+                 "DICOM images: a window preset (lung, bone, brain, abdomen) or CENTER,WIDTH (default: the file's)");
+  app.add_option("--dicom-frame", dicom.frame, "DICOM images: the frame of a multi-frame file (from 0)")
+      ->check(CLI::Range(0, 1000000));
+  app.add_option("--dicom-attributes", dicom.attributes,
+                 "DICOM images: header attributes put before the image in the prompt (e.g. Modality,BodyPartExamined; "
+                 "identifying ones are refused)")
+      ->delimiter(',');
   app.add_flag("--no-bos", no_bos, "do not prepend BOS");
   app.add_flag("--ignore-eos", ignore_eos, "keep generating past end-of-sequence");
   app.add_flag("--json", json, "print one JSON object {prompt_ids, ids, text} instead of streaming");
   add_model_key_option(app);
   CLI11_PARSE(app, argc, argv);
 
+  if (!dicom_window.empty()) {
+    const size_t comma = dicom_window.find(',');
+    if (comma == std::string::npos) {
+      dicom.window_preset = dicom_window;
+    } else {
+      char* end = nullptr;
+      dicom.window_center = std::strtod(dicom_window.c_str(), &end);
+      dicom.window_width = std::strtod(dicom_window.c_str() + comma + 1, &end);
+      if (*end != '\0' || !(dicom.window_width >= 1) || !std::isfinite(dicom.window_center)) {
+        std::fprintf(stderr, "citadel generate: --dicom-window: a preset name or CENTER,WIDTH with WIDTH >= 1\n");
+        return 2;
+      }
+    }
+  }
   if (!app.count("--prompt")) prompt = read_all_stdin();
   opt.add_bos = !no_bos;
   opt.stop_at_eos = !ignore_eos;
@@ -80,7 +106,7 @@ int run_generate(int argc, char** argv) {
       std::ostringstream bytes;
       bytes << in.rdbuf();
       try {
-        images.push_back(decode_image(bytes.str()));
+        images.push_back(decode_image(bytes.str(), {}, dicom));
       } catch (const ImageError& e) {
         std::fprintf(stderr, "citadel generate: %s: %s\n", path.c_str(), e.what());
         return 2;

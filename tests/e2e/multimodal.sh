@@ -39,7 +39,7 @@ if command -v img2dcm >/dev/null 2>&1; then img2dcm -i BMP "$work/a.bmp" "$work/
 # ... and one with a patient in its header, which must never reach the logs or the audit trail.
 if [ -f "$work/a.dcm" ] && command -v dcmodify >/dev/null 2>&1; then
   cp "$work/a.dcm" "$work/patient.dcm"
-  dcmodify -nb -i "(0010,0010)=DOE^JANEPATIENT" -i "(0010,0020)=PID7734521" -i "(0010,0030)=19610407" \
+  dcmodify -nb -i "(0010,0010)=DOE^JANEPATIENT" -i "(0010,0020)=PID7734521" -i "(0010,0030)=19610407" -i "(0018,0015)=CHEST" \
     "$work/patient.dcm" >/dev/null 2>&1 || rm -f "$work/patient.dcm"
 fi
 
@@ -121,6 +121,26 @@ if os.path.exists(work + "/patient.dcm"):  # answered like any image; its header
     d = base64.b64encode(open(work + "/patient.dcm", "rb").read()).decode()
     s, pat = chat("vlm", [{"type": "text", "text": "Describe this scan."}, image_part(d, "application/dicom")])
     assert s == 200, (s, pat)
+    # Named attributes go into the prompt before the image ("[DICOM BodyPartExamined: CHEST]"), so the
+    # prompt grows; identifying ones are refused before the file is read, without its values.
+    part = image_part(d, "application/dicom")
+    part["image_url"]["dicom"] = {"attributes": ["BodyPartExamined"], "window": "lung"}
+    s, named = chat("vlm", [{"type": "text", "text": "Describe this scan."}, part])
+    assert s == 200, (s, named)
+    if named["usage"]["prompt_tokens"] <= pat["usage"]["prompt_tokens"]:
+        sys.exit(f"FAIL: the named attribute did not reach the prompt: {named['usage']} vs {pat['usage']}")
+    s, e = call("/generate", {"model": "vlm", "prompt": "Findings: <image>", "images": [d],
+                              "dicom": {"attributes": ["Modality", "PatientName"]}})
+    expect_400(s, e, ["PatientName", "identify"], "an identifying DICOM attribute")
+    if "JANEPATIENT" in json.dumps(e):
+        sys.exit("FAIL: the refusal quoted the patient's name")
+    s, e = call("/generate", {"model": "vlm", "prompt": "Findings: <image>", "images": [d], "dicom": {"window": "liver"}})
+    expect_400(s, e, ["lung", "bone"], "an unknown window preset")
+    s, e = call("/generate", {"model": "vlm", "prompt": "Findings: <image>", "images": [d], "dicom": {"colour": 1}})
+    expect_400(s, e, ["dicom.colour"], "an unknown DICOM option")
+    s, g = call("/generate", {"model": "vlm", "prompt": "Findings: <image>", "images": [d], "max_tokens": 4,
+                              "dicom": {"attributes": ["BodyPartExamined"], "window": {"center": 40, "width": 80}}})
+    assert s == 200, (s, g)
 if dicom_checked:
     d = base64.b64encode(open(work + "/a.dcm", "rb").read()).decode()
     s, dcm = chat("vlm", [{"type": "text", "text": "What is in this picture?"}, image_part(d, "application/dicom")])
@@ -167,6 +187,13 @@ PY
 
 # After DICOM requests: no patient name, ID or birth date in the server's log or the audit trail.
 if [ -f "$work/patient.dcm" ]; then
+  # The CLI refuses an identifying attribute too, naming it and not its value.
+  if "$bin" generate -m "$work/text.gguf" --mmproj "$work/mmproj.gguf" --image "$work/patient.dcm" \
+       --dicom-attributes Modality,PatientName -p "x" -n 2 >"$work/cli-pn.log" 2>&1; then
+    echo "FAIL: --dicom-attributes PatientName ran"; exit 1
+  fi
+  grep -q "identify" "$work/cli-pn.log" && ! grep -q JANEPATIENT "$work/cli-pn.log" ||
+    { echo "FAIL: unclear CLI refusal:"; cat "$work/cli-pn.log"; exit 1; }
   stop_server
   [ -s "$work/audit.log" ] || { echo "FAIL: no audit trail written"; exit 1; }
   if grep -l -E "JANEPATIENT|PID7734521|19610407" "$SERVER_LOG" "$work/audit.log"; then

@@ -9,6 +9,8 @@
 #include "engine/engine.h"
 #include "engine/generator.h"
 #include "engine/multimodal_prompt.h"
+#include "model/clip.h"
+#include "model/synthetic_clip.h"
 #include "model/model.h"
 #include "test_paths.h"
 #include "tokenizer/tokenizer.h"
@@ -58,7 +60,7 @@ TEST(ImagePlaceholders, NegativeDistinctAndHashDependent) {
   int same = 0;
   for (size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
   EXPECT_EQ(same, 0);
-  Image x{2, 1, {1, 2, 3, 4, 5, 6}}, y{2, 1, {1, 2, 3, 4, 5, 7}}, z{1, 2, {1, 2, 3, 4, 5, 6}};
+  Image x{2, 1, {1, 2, 3, 4, 5, 6}, {}}, y{2, 1, {1, 2, 3, 4, 5, 7}, {}}, z{1, 2, {1, 2, 3, 4, 5, 6}, {}};
   EXPECT_NE(image_hash(x), image_hash(y));
   EXPECT_NE(image_hash(x), image_hash(z));  // same bytes, other shape
 }
@@ -108,6 +110,29 @@ TEST_F(MultimodalTest, EngineBatchesImageAndTextRequestsAndKeysTheCacheOnTheImag
   auto s3 = engine.submit(other);
   collect(*s3);
   EXPECT_EQ(s3->result().cached_prompt_tokens, 0);
+}
+
+TEST_F(MultimodalTest, CaptionTokensGoRightBeforeTheImageRows) {
+  const std::string path = testing::TempDir() + "mm-caption.gguf";
+  write_synthetic_mmproj(*find_clip_shape("clip-tiny"), 1, TensorType::F32, path);
+  auto clip = ClipModel::load(path);
+  ThreadPool pool(1);
+  const Image img{32, 32, std::vector<uint8_t>(32 * 32 * 3, 100), "[DICOM Modality: CT]\n"};
+  const std::vector<int32_t> before = tok->encode("Look: ", true), caption = tok->encode(img.caption, false);
+  ASSERT_FALSE(caption.empty());
+  // Marked: the text before the marker, the caption, the rows, the rest.
+  MultimodalPrompt mp = build_multimodal_prompt(*tok, *clip, pool, "Look: <image> What is it?", {img}, true, false);
+  ASSERT_EQ(mp.embeddings.size(), 1u);
+  EXPECT_EQ(mp.embeddings[0].pos, static_cast<int64_t>(before.size() + caption.size()));
+  EXPECT_TRUE(std::equal(caption.begin(), caption.end(), mp.ids.begin() + static_cast<long>(before.size())));
+  // Unmarked: BOS, the caption, the rows, then the text; a captionless image has none.
+  mp = build_multimodal_prompt(*tok, *clip, pool, "What is it?", {img}, true, false);
+  EXPECT_EQ(mp.ids[0], tok->bos_id());
+  EXPECT_EQ(mp.embeddings[0].pos, static_cast<int64_t>(1 + caption.size()));
+  Image plain = img;
+  plain.caption.clear();
+  EXPECT_EQ(build_multimodal_prompt(*tok, *clip, pool, "What is it?", {plain}, true, false).embeddings[0].pos, 1);
+  std::remove(path.c_str());
 }
 
 TEST_F(MultimodalTest, BadSpansAreRefused) {

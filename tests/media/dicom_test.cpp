@@ -599,6 +599,24 @@ TEST(DicomAttributes, OnlyNamedOnesAndIdentifyingOnesRefused) {
   EXPECT_TRUE(dicom_attributes(bytes, {"PixelData"}).empty());          // bulk data is not header text
 }
 
+TEST(DicomAttributes, CaptionInTheOrderAskedAndThroughDecodeImage) {
+  Ct ct;
+  ct.stored = ct_values(20);
+  const std::string bytes = make_ct(ct);
+  EXPECT_EQ(dicom_caption(bytes, {"BodyPartExamined", "SliceThickness", "Modality"}),
+            "[DICOM BodyPartExamined: CHEST; Modality: CT]\n");  // the absent one left out
+  EXPECT_EQ(dicom_caption(bytes, {"SliceThickness"}), "");
+  EXPECT_EQ(dicom_caption(bytes, {}), "");
+  EXPECT_THROW(dicom_caption(bytes, {"Modality", "PatientName"}), ImageError);
+  EXPECT_THROW(check_dicom_attribute_names({"PatientID"}), ImageError);
+  EXPECT_THROW(check_dicom_attribute_names({"NoSuchKeyword"}), ImageError);
+  EXPECT_NO_THROW(check_dicom_attribute_names({"Modality", "BodyPartExamined"}));
+  DicomOptions o;
+  o.attributes = {"Modality"};
+  EXPECT_EQ(decode_image(bytes, {}, o).caption, "[DICOM Modality: CT]\n");
+  EXPECT_EQ(decode_image(bytes).caption, "");  // nothing asked, nothing from the header
+}
+
 TEST(DicomProfile, TableIsSortedAndCoversTheNamedIdentifiers) {
   const auto& t = dicom_basic_profile();
   for (size_t i = 1; i < t.size(); ++i)
