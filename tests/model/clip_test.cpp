@@ -221,6 +221,44 @@ TEST_F(ClipTest, SameImageSameRowsDifferentImageDifferentRows) {
   EXPECT_NE(a, c);
 }
 
+// Against llama.cpp itself: tests/data/clip holds the rows llama.cpp c392e50's LLaVA code
+// (llava_image_embed_make_with_filename: stb_image, clip_image_preprocess, clip_image_encode)
+// computed for `citadel synth --shape clip-tiny --seed 7` as f32 and f16, on PNGs of test_image()'s
+// pixels at the encoder's size (32x32) and another (40x24: padded, resized). See
+// tests/data/clip/README.md for how they were made. The tolerance is relative to the largest
+// value; what it allows was measured (see the README) and given headroom.
+TEST(ClipLlamaCpp, EmbeddingsMatchLlamaCpp) {
+  ThreadPool pool(2);
+  for (const char* type : {"f32", "f16"}) {
+    const std::string path = temp_path(std::string("clip-tiny-llamacpp-") + type);
+    write_synthetic_mmproj(*find_clip_shape("clip-tiny"), 7, std::string(type) == "f32" ? TensorType::F32 : TensorType::F16,
+                           path);
+    auto clip = ClipModel::load(path);
+    for (auto [w, h] : {std::pair{32, 32}, std::pair{40, 24}}) {
+      const std::string ref_path = test::source_dir() + "/tests/data/clip/llamacpp-clip-tiny-seed7-" + type + "-" +
+                                   std::to_string(w) + "x" + std::to_string(h) + ".f32";
+      FILE* f = std::fopen(ref_path.c_str(), "rb");
+      ASSERT_TRUE(f) << ref_path;
+      std::vector<float> ref(static_cast<size_t>(clip->n_patches() * clip->n_embd_out()));
+      const size_t got = std::fread(ref.data(), sizeof(float), ref.size() + 1, f);
+      std::fclose(f);
+      ASSERT_EQ(got, ref.size()) << ref_path;
+      const std::vector<float> ours = clip->embed(test_image(w, h), pool);
+      ASSERT_EQ(ours.size(), ref.size());
+      double max_err = 0, max_ref = 0;
+      for (size_t i = 0; i < ref.size(); ++i) {
+        max_err = std::max(max_err, std::abs(static_cast<double>(ours[i]) - ref[i]));
+        max_ref = std::max(max_ref, std::abs(static_cast<double>(ref[i])));
+      }
+      EXPECT_GT(max_ref, 0.1);
+      EXPECT_LT(max_err / max_ref, 2e-3) << type << " " << w << "x" << h << ": max error " << max_err
+                                                             << " of " << max_ref;
+      std::printf("%s %dx%d: max |ours - llama.cpp| / max |llama.cpp| = %.2e\n", type, w, h, max_err / max_ref);
+    }
+    std::remove(path.c_str());
+  }
+}
+
 TEST(ClipLoad, RefusesWhatIsNotLlava15) {
   const std::string path = temp_path("clip-bad");
   {
