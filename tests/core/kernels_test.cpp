@@ -5,10 +5,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "core/fp16.h"
 #include "core/kernels/kernels.h"
 #include "core/matmul.h"
 #include "core/quant.h"
@@ -120,7 +122,11 @@ TEST(Kernels, PrefillTilesMatchScalarDot) {
       if (!tile) continue;
       const kernels::ActFormat fmt = kernels::act_format(type);
       const bool k_format = fmt == kernels::ActFormat::Q8_K;
-      for (int64_t n : k_format ? std::vector<int64_t>{256, 768} : std::vector<int64_t>{32, 96, 512}) {
+      const bool float_type = fmt == kernels::ActFormat::F32;
+      const bool rounds = type == TensorType::BF16 && set->bf16_tile_rounds_activations;
+      for (int64_t n : k_format     ? std::vector<int64_t>{256, 768}
+                       : float_type ? std::vector<int64_t>{32, 37, 96, 512, 1000}  // odd, and past a 256-value stage
+                                    : std::vector<int64_t>{32, 96, 512}) {
         for (int nr : {1, 2, 3, 4, 5, 9, 20, 64}) {  // rows one by one, by 4 and 8, up to a float tile's 64
           for (int n_groups : {1, 2, 3, 7, 8}) {  // single and paired groups, up to 8 per call
             const size_t rb = row_bytes(type, n);
@@ -141,9 +147,18 @@ TEST(Kernels, PrefillTilesMatchScalarDot) {
             std::vector<float> y(nt * y_stride, NAN);
             std::vector<uint8_t> scratch(kernels::tile_scratch_bytes(n));
             tile(w.data(), rb, nr, packed.data(), n_groups, n, y.data(), y_stride, scratch.data());
+            // A set that rounds BF16 activations is held to the sums of exactly those activations.
+            std::vector<uint8_t> xr = xq;
+            if (rounds)
+              for (size_t i = 0; i < xr.size() / 4; ++i) {
+                float f;
+                std::memcpy(&f, xr.data() + 4 * i, 4);
+                f = bf16_to_fp32(fp32_to_bf16(f));
+                std::memcpy(xr.data() + 4 * i, &f, 4);
+              }
             for (int t = 0; t < nt; ++t)
               for (int r = 0; r < nr; ++r) {
-                const float want = kernels::scalar_set().dot(type)(w.data() + r * rb, xq.data() + t * xs, n);
+                const float want = kernels::scalar_set().dot(type)(w.data() + r * rb, xr.data() + t * xs, n);
                 const std::vector<uint8_t> row(w.begin() + r * rb, w.begin() + (r + 1) * rb);
                 const std::vector<float> xt(x.begin() + t * n, x.begin() + (t + 1) * n);
                 ASSERT_NEAR(y[t * y_stride + r], want, 2e-6 * magnitude(type, row, xt) + 1e-30)

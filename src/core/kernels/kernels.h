@@ -29,6 +29,9 @@ struct KernelSet {
   // Optional matrix-matrix tiles (nullptr: matmul loops over `dot`).
   TileFn tile_q8_0 = nullptr, tile_q4_0 = nullptr, tile_q4_k = nullptr, tile_q6_k = nullptr;
   TileFn tile_f16 = nullptr, tile_bf16 = nullptr;  // float activations (F32 groups)
+  // tile_bf16 rounds the activations to bf16 first (vdpbf16ps, as llama.cpp does for BF16 weights):
+  // its sums are those of the rounded activations, not of the float ones.
+  bool bf16_tile_rounds_activations = false;
 
   // Float helpers of attention over the rows of a KV block (a set without them gets the scalar
   // ones from active()). dot_rows: out[i] = dot(rows + i * stride, x, n) for i < n_rows.

@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/cpu_features.h"  // declarations only: nothing of it is emitted here
 #include "core/quant_blocks.h"
 
 namespace citadel::kernels {
@@ -738,6 +739,120 @@ void tile_bf16(const void* w, size_t w_stride, int nr, const void* x, int n_grou
   tile_float(w, w_stride, nr, x, n_groups, n, y, y_stride, scratch, load16_bf16);
 }
 
+// --- BF16 tiles with vdpbf16ps (AVX512_BF16; bench/avx512_bf16_dot.cpp: 2.2x the widen-and-FMA
+// rate on a row in cache, slower on one streamed from memory, so decode keeps dot_bf16). Each 32-bit
+// lane holds two consecutive values of k: a row's pair (w[k], w[k+1]) is one broadcast word as it
+// lies in memory, the activations are rounded to bf16 pairs per token ([pair][k/2][16 tokens]) —
+// as llama.cpp does for BF16 weights, so the sums are those of bf16 activations (kernels_test
+// checks them against exactly that). Rows are staged raw, kWiden values at a time, like tile_float.
+#if defined(CITADEL_AVX512_EMULATED)
+#define CITADEL_BF16_TARGET
+#else
+#define CITADEL_BF16_TARGET __attribute__((target("avx512bf16")))
+#endif
+
+inline __m512bh as_bh(__m512i v) {
+  __m512bh r;
+  std::memcpy(&r, &v, sizeof r);
+  return r;
+}
+
+// Two float vectors (values k and k+1 of 16 tokens) rounded to bf16 (nearest even) and packed as
+// 16 lanes of (k low, k+1 high).
+inline __m512i bf16_pairs(__m512 k0, __m512 k1) {
+  const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7FFF);
+  const __m512i u0 = _mm512_castps_si512(k0), u1 = _mm512_castps_si512(k1);
+  const __m512i r0 = _mm512_add_epi32(u0, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u0, 16), one)));
+  const __m512i r1 = _mm512_add_epi32(u1, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u1, 16), one)));
+  return _mm512_or_si512(_mm512_srli_epi32(r0, 16), _mm512_and_si512(r1, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
+
+template <int R, int P>
+CITADEL_BF16_TARGET void tile_pass_bf16(const uint16_t* w, const uint32_t* xs, int64_t kpc, float* sums) {
+  __m512 acc[R][P];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int p = 0; p < P; ++p) acc[r][p] = _mm512_load_ps(sums + 16 * (4 * r + p));
+  for (int64_t kp = 0; kp < kpc; ++kp) {
+    __m512bh xv[P];
+#pragma GCC unroll 4
+    for (int p = 0; p < P; ++p) xv[p] = as_bh(_mm512_load_si512(xs + 16 * (p * (kFloatChunk / 2) + kp)));
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      uint32_t pair;
+      std::memcpy(&pair, w + r * kWiden + 2 * kp, 4);
+      const __m512bh wb = as_bh(_mm512_set1_epi32(static_cast<int>(pair)));
+#pragma GCC unroll 4
+      for (int p = 0; p < P; ++p) acc[r][p] = _mm512_dpbf16_ps(acc[r][p], wb, xv[p]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int p = 0; p < P; ++p) _mm512_store_ps(sums + 16 * (4 * r + p), acc[r][p]);
+}
+
+template <int kR, int P>
+CITADEL_BF16_TARGET void bf16_rows(const uint16_t* ws, const uint32_t* xs, int64_t kpc, float* sums, int rn) {
+  int r = 0;
+  for (; r + kR <= rn; r += kR) tile_pass_bf16<kR, P>(ws + r * kWiden, xs, kpc, sums + r * 64);
+  for (; r + 4 <= rn; r += 4) tile_pass_bf16<4, P>(ws + r * kWiden, xs, kpc, sums + r * 64);
+  for (; r < rn; ++r) tile_pass_bf16<1, P>(ws + r * kWiden, xs, kpc, sums + r * 64);
+}
+
+// The same scratch layout as tile_float (the staged rows take half its room).
+CITADEL_BF16_TARGET void tile_bf16_dp(const void* w, size_t w_stride, int nr, const void* xv, int n_groups, int64_t n,
+                                      float* y, int64_t y_stride, void* scratch) {
+  const auto* base = static_cast<const uint8_t*>(w);
+  const auto* x = static_cast<const float*>(xv);
+  auto* xs = reinterpret_cast<uint32_t*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
+  float* sums = reinterpret_cast<float*>(xs) + 4 * kFloatChunk * 16;
+  auto* ws = reinterpret_cast<uint16_t*>(sums + kFloatRows * 4 * 16);
+  for (int r0 = 0; r0 < nr; r0 += kFloatRows) {
+    const int rn = nr - r0 < kFloatRows ? nr - r0 : kFloatRows;
+    for (int g0 = 0; g0 < n_groups; g0 += 8) {
+      const int groups = n_groups - g0 < 8 ? n_groups - g0 : 8, pairs = (groups + 1) / 2;
+      const float *xa[4], *xb[4];
+      for (int p = 0; p < pairs; ++p) pair_groups(x, 8 * n, g0, p, n_groups, &xa[p], &xb[p]);
+      for (int i = 0; i < rn * 4 * 16; ++i) sums[i] = 0.0f;
+      for (int64_t k0 = 0; k0 < n; k0 += kFloatChunk) {
+        const int64_t kc = n - k0 < kFloatChunk ? n - k0 : kFloatChunk, kpc = (kc + 1) / 2;
+        if (k0 % kWiden == 0) {  // the next kWiden values of every row, an odd end padded with 0
+          const int64_t kw = n - k0 < kWiden ? n - k0 : kWiden;
+          for (int r = 0; r < rn; ++r) {
+            const auto* h = reinterpret_cast<const uint16_t*>(base + (r0 + r) * w_stride) + k0;
+            std::memcpy(ws + r * kWiden, h, static_cast<size_t>(kw) * 2);
+            if (kw % 2) ws[r * kWiden + kw] = 0;
+          }
+        }
+        const __m512 zero = _mm512_setzero_ps();
+        for (int p = 0; p < pairs; ++p)
+          for (int64_t kp = 0; kp < kpc; ++kp) {
+            const int64_t k = k0 + 2 * kp;
+            const __m512 lo = pair_f(xa[p] + 8 * k, xb[p] + 8 * k);
+            const __m512 hi = k + 1 < n ? pair_f(xa[p] + 8 * (k + 1), xb[p] + 8 * (k + 1)) : zero;
+            _mm512_store_si512(xs + 16 * (p * (kFloatChunk / 2) + kp), bf16_pairs(lo, hi));
+          }
+        const uint16_t* wk = ws + k0 % kWiden;
+        if (pairs == 4) bf16_rows<4, 4>(wk, xs, kpc, sums, rn);
+        else if (pairs == 3) bf16_rows<4, 3>(wk, xs, kpc, sums, rn);
+        else if (pairs == 2) bf16_rows<8, 2>(wk, xs, kpc, sums, rn);
+        else bf16_rows<16, 1>(wk, xs, kpc, sums, rn);
+      }
+      auto store = [&]<int P>() {
+        int r = 0;
+        for (; r + 8 <= rn; r += 8) store_tile<8, P>(sums + r * 64, 4, y, y_stride, g0, n_groups, r0 + r);
+        for (; r < rn; ++r) store_tile<1, P>(sums + r * 64, 4, y, y_stride, g0, n_groups, r0 + r);
+      };
+      if (pairs == 4) store.template operator()<4>();
+      else if (pairs == 3) store.template operator()<3>();
+      else if (pairs == 2) store.template operator()<2>();
+      else store.template operator()<1>();
+    }
+  }
+}
+
 // --- decode over Q4_0 rows interleaved 8 at a time (core/repack.h): rows in the 8 lanes, each
 // activation word broadcast, vpdpbusd on the unsigned levels; the -8 offset in float through s.
 void dot_q4_0_rows8(const void* group, const void* x, int64_t n, float* out) {
@@ -973,6 +1088,13 @@ const KernelSet* CITADEL_AVX512_ENTRY() {
     s.dot_q4_0_rows8 = dot_q4_0_rows8;
 #if defined(CITADEL_AVX512_EMULATED)
     s.emulated = true;
+    s.tile_bf16 = tile_bf16_dp;  // SIMDe's vdpbf16ps: the same sums as the native one, testable anywhere
+    s.bf16_tile_rounds_activations = true;
+#else
+    if (cpu_features().avx512bf16) {
+      s.tile_bf16 = tile_bf16_dp;
+      s.bf16_tile_rounds_activations = true;
+    }
 #endif
     return s;
   }();
