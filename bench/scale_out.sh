@@ -8,7 +8,8 @@
 #  3. scale: aggregate tokens/s through the gateway with 1, 2 and 3 engines behind it (on a
 #     machine with fewer cores than engines x threads this shows the cores, not the gateway).
 #   bash bench/scale_out.sh [CITADEL_BINARY] [ENGINE_THREADS]
-#   PARTS="affinity overhead scale" (default: all three) picks measurements.
+#   PARTS="affinity overhead scale" (default: all three) picks measurements; ROUNDS (3) overhead rounds,
+#   REQUESTS (1) requests per client and round.
 set -euo pipefail
 PARTS=${PARTS:-"affinity overhead scale"}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
@@ -85,10 +86,10 @@ done
 
 # 2. and 3.
 part overhead || part scale || exit 0
-load() { node "$here/serve_load.mjs" --url "$1" --clients 16 --tokens 64 --requests 1 --model m; }
+load() { node "$here/serve_load.mjs" --url "$1" --clients 16 --tokens 64 --requests "${REQUESTS:-1}" --model m; }
 part overhead && start_engines 1 "$big" && start_gateway 1 least-outstanding &&
   load "http://127.0.0.1:${eport[0]}" >/dev/null  # warm-up
-part overhead && for round in 1 2 3; do
+part overhead && for round in $(seq 1 "${ROUNDS:-3}"); do
   echo "{\"measure\":\"overhead\",\"round\":$round,\"path\":\"direct\",$(load "http://127.0.0.1:${eport[0]}" | cut -c2-)"
   echo "{\"measure\":\"overhead\",\"round\":$round,\"path\":\"gateway\",$(load "http://127.0.0.1:$PORT" | cut -c2-)"
 done

@@ -3,7 +3,9 @@
 # (rank, lr, epochs, targets) it trains on the Sunny Bank corpus and prints the held-out domain
 # perplexity and the perplexity on general stories (tests/data/text/tinystories_style.txt),
 # both with `citadel perplexity --lora` (context 128), against the base model's.
-#   bench/finetune/tradeoff.sh BUILD_DIR [ "rank lr epochs targets" ... ]
+#   bench/finetune/tradeoff.sh BUILD_DIR [ "rank lr epochs targets [preserve_weight]" ... ]
+# A preserve_weight trains with --preserve tests/data/finetune/stories_replay.jsonl at that weight
+# (text sampled from the base model: the KL to its own predictions keeps general text).
 set -euo pipefail
 build=${1:?usage: tradeoff.sh BUILD_DIR [configs...]}
 shift
@@ -23,10 +25,13 @@ base_stories=$(ppl "$general")
 printf '%-6s %-8s %-7s %-7s %12s %12s %14s %14s %8s\n' rank lr epochs targets bank_ppl bank_change stories_ppl stories_change tok/s
 printf '%-6s %-8s %-7s %-7s %12.3f %12s %14.3f %14s %8s\n' - - - base "$base_bank" - "$base_stories" - -
 for c in "${configs[@]}"; do
-  read -r rank lr epochs targets <<<"$c"
+  read -r rank lr epochs targets pw <<<"$c"
   out="$tmp/a.gguf"
+  preserve=()
+  [ -n "${pw:-}" ] && preserve=(--preserve "$data/stories_replay.jsonl" --preserve-weight "$pw") && targets="$targets+p$pw"
   tps=$("$citadel" finetune -m "$model" --data "$data/bank_train.jsonl" --val "$data/bank_val.jsonl" -o "$out" \
-        --rank "$rank" --alpha $((2 * rank)) --lr "$lr" --epochs "$epochs" --targets "$targets" --no-checkpoint --json \
+        --rank "$rank" --alpha $((2 * rank)) --lr "$lr" --epochs "$epochs" --targets "${targets%%+*}" "${preserve[@]}" \
+        --no-checkpoint --json \
         2>/dev/null | sed 's/.*"train_tokens_per_second":\([0-9.]*\).*/\1/')
   bank=$(ppl "$data/bank_val.txt" --lora "$out")
   stories=$(ppl "$general" --lora "$out")
