@@ -675,6 +675,19 @@ void float_rows(const float* ws, const float* xs, int64_t kc, float* sums, int r
 // 4 x 16 (16 KiB), widened weights kFloatRows x kWiden (64 KiB: each row read kWiden values at a
 // time, a sequential run of lines: 64 rows a chunk each were too many streams for the prefetchers).
 
+// A float tile's sums (rn rows of 4 x 16 in scratch, for `pairs` pairs of groups) into y.
+void store_float_sums(const float* sums, int rn, int pairs, float* y, int64_t y_stride, int g0, int n_groups, int r0) {
+  auto store = [&]<int P>() {
+    int r = 0;
+    for (; r + 8 <= rn; r += 8) store_tile<8, P>(sums + r * 64, 4, y, y_stride, g0, n_groups, r0 + r);
+    for (; r < rn; ++r) store_tile<1, P>(sums + r * 64, 4, y, y_stride, g0, n_groups, r0 + r);
+  };
+  if (pairs == 4) store.template operator()<4>();
+  else if (pairs == 3) store.template operator()<3>();
+  else if (pairs == 2) store.template operator()<2>();
+  else store.template operator()<1>();
+}
+
 template <class Load>
 void tile_float(const void* w, size_t w_stride, int nr, const void* xv, int n_groups, int64_t n, float* y,
                 int64_t y_stride, void* scratch, Load load) {
@@ -717,15 +730,7 @@ void tile_float(const void* w, size_t w_stride, int nr, const void* xv, int n_gr
         else if (pairs == 2) float_rows<8, 2>(wk, xs, kc, sums, rn);
         else float_rows<16, 1>(wk, xs, kc, sums, rn);
       }
-      auto store = [&]<int P>() {
-        int r = 0;
-        for (; r + 8 <= rn; r += 8) store_tile<8, P>(sums + r * 64, 4, y, y_stride, g0, n_groups, r0 + r);
-        for (; r < rn; ++r) store_tile<1, P>(sums + r * 64, 4, y, y_stride, g0, n_groups, r0 + r);
-      };
-      if (pairs == 4) store.template operator()<4>();
-      else if (pairs == 3) store.template operator()<3>();
-      else if (pairs == 2) store.template operator()<2>();
-      else store.template operator()<1>();
+      store_float_sums(sums, rn, pairs, y, y_stride, g0, n_groups, r0);
     }
   }
 }
@@ -840,15 +845,7 @@ CITADEL_BF16_TARGET void tile_bf16_dp(const void* w, size_t w_stride, int nr, co
         else if (pairs == 2) bf16_rows<8, 2>(wk, xs, kpc, sums, rn);
         else bf16_rows<16, 1>(wk, xs, kpc, sums, rn);
       }
-      auto store = [&]<int P>() {
-        int r = 0;
-        for (; r + 8 <= rn; r += 8) store_tile<8, P>(sums + r * 64, 4, y, y_stride, g0, n_groups, r0 + r);
-        for (; r < rn; ++r) store_tile<1, P>(sums + r * 64, 4, y, y_stride, g0, n_groups, r0 + r);
-      };
-      if (pairs == 4) store.template operator()<4>();
-      else if (pairs == 3) store.template operator()<3>();
-      else if (pairs == 2) store.template operator()<2>();
-      else store.template operator()<1>();
+      store_float_sums(sums, rn, pairs, y, y_stride, g0, n_groups, r0);
     }
   }
 }
