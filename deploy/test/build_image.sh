@@ -17,6 +17,7 @@
 #   --worktree  build the working tree as it is (default: the last commit, `git archive HEAD`)
 #   --keep      keep the exported filesystem (its path is printed)
 #   --clean     remove the script's podman storage and base first (rebuilds everything)
+#   --image=TAG serve an image built before (e.g. localhost/citadel:0dbeb18) instead of building
 # Environment: CITADEL_IMAGE_WORK (default /var/tmp/citadel-image), DEBIAN_MIRROR, BUILD_JOBS (2).
 set -euo pipefail
 src="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -25,12 +26,13 @@ mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 jobs="${BUILD_JOBS:-2}"
 base=localhost/citadel-base:bookworm
 tag="localhost/citadel:$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo dev)"
-worktree=0 keep=0 clean=0
+worktree=0 keep=0 clean=0 image=
 for a in "$@"; do
   case "$a" in
     --worktree) worktree=1 ;;
     --keep) keep=1 ;;
     --clean) clean=1 ;;
+    --image=*) image=${a#--image=} ;;
     *) echo "unknown argument $a (see the header of $0)" >&2; exit 2 ;;
   esac
 done
@@ -56,7 +58,7 @@ cleanup() {
   done
   [ -n "$container" ] && pod rm -f "$container" >/dev/null 2>&1
   if [ "$keep" = 1 ]; then echo "kept the image filesystem in $fs"; else rm -rf "$fs"; fi
-  rm -rf "$work/context.$$"
+  rm -rf "$work/context.$$" "$work/models.$$"
 }
 trap cleanup EXIT
 
@@ -84,7 +86,11 @@ fi
 # ---- 2. the image, from the project's Dockerfile ----
 context="$work/context.$$"
 mkdir -p "$context"
-if [ "$worktree" = 1 ]; then
+if [ -n "$image" ]; then
+  tag=$image
+  pod image exists "$tag" || { echo "no image $tag in $work/storage"; exit 1; }
+  step "image $tag built before (--image)"
+elif [ "$worktree" = 1 ]; then
   step "build context: the working tree (tracked and untracked files git does not ignore)"
   (cd "$src" && git ls-files -z -co --exclude-standard | tar --null -T - -c --ignore-failed-read 2>/dev/null) |
     tar -x -C "$context"
@@ -92,6 +98,7 @@ else
   step "build context: git archive HEAD ($(git -C "$src" rev-parse --short HEAD))"
   git -C "$src" archive HEAD | tar -x -C "$context"
 fi
+if [ -z "$image" ]; then
 step "podman build --isolation chroot --network host (-j $jobs) -> $tag"
 start=$(date +%s)
 pod build --isolation chroot --network host --pull=never --format docker \
@@ -100,6 +107,7 @@ pod build --isolation chroot --network host --pull=never --format docker \
   -t "$tag" "$context" >"$work/build.log" 2>&1 ||
   { tail -40 "$work/build.log"; echo "podman build failed (log: $work/build.log)"; exit 1; }
 echo "built in $(($(date +%s) - start)) s (log: $work/build.log)"
+fi
 size=$(pod image inspect "$tag" --format '{{.Size}}')
 echo "image $tag: $(pod image inspect "$tag" --format '{{.Id}}' | cut -c1-12), $((size / 1024 / 1024)) MiB" \
   "(base $(($(pod image inspect "$base" --format '{{.Size}}') / 1024 / 1024)) MiB)"
@@ -119,18 +127,20 @@ mount -t proc proc "$fs/proc"
 mount --bind /dev "$fs/dev"
 mount -t tmpfs -o size=64m,mode=1777 tmpfs "$fs/tmp"
 mount -t tmpfs -o size=64m,uid=10001,gid=10001 tmpfs "$fs/var/lib/citadel"
-models=$(mktemp -d)
+models="$work/models.$$"
+mkdir -p "$models"
 cp "$src/models/stories260K.gguf" "$models/"
+chmod 755 "$models" && chmod 644 "$models/stories260K.gguf"  # uid 10001 reads it
 mount --bind "$models" "$fs/models" && mount -o remount,bind,ro "$fs/models"
-rm -rf "$models"  # the mount keeps the folder's contents reachable until unmounted
 if touch "$fs/usr/x" 2>/dev/null; then echo "the root is not read-only"; exit 1; fi
 echo "ldd in the image: $(chroot "$fs" ldd /usr/local/bin/citadel | grep -c '=>') libraries, none missing:" \
   "$(chroot "$fs" ldd /usr/local/bin/citadel | grep -q 'not found' && echo NO || echo yes)"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 step "chroot --userspec=10001:10001 citadel serve on 127.0.0.1:$port"
+chroot_bin=$(command -v chroot)  # /usr/sbin: not on the clean PATH below
 env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/nonexistent \
-  chroot --userspec=10001:10001 "$fs" /usr/local/bin/citadel serve \
+  "$chroot_bin" --userspec=10001:10001 "$fs" /usr/local/bin/citadel serve \
   --model /models/stories260K.gguf --host 127.0.0.1 --port "$port" >"$work/serve.log" 2>&1 &
 server_pid=$!
 health=""
