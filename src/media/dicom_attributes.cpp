@@ -33,12 +33,11 @@ std::vector<std::pair<std::string, DcmTag>> tags_of(const std::vector<std::strin
 
 void check_dicom_attribute_names(const std::vector<std::string>& keywords) { (void)tags_of(keywords, false); }
 
-std::map<std::string, std::string> dicom_attributes(std::string_view bytes, const std::vector<std::string>& keywords,
-                                                    bool allow_identifying, const ImageLimits& limits) {
-  // The names are checked before the file is read: a refused request learns nothing about it.
-  const std::vector<std::pair<std::string, DcmTag>> tags = tags_of(keywords, allow_identifying);
-  std::unique_ptr<DcmFileFormat> file = read_dicom(bytes, limits);
-  DcmDataset& ds = *file->getDataset();
+namespace {
+
+std::map<std::string, std::string> attributes_of(DcmFileFormat& file,
+                                                 const std::vector<std::pair<std::string, DcmTag>>& tags) {
+  DcmDataset& ds = *file.getDataset();
   std::map<std::string, std::string> out;
   for (const auto& [keyword, tag] : tags) {
     DcmElement* e = nullptr;
@@ -54,9 +53,24 @@ std::map<std::string, std::string> dicom_attributes(std::string_view bytes, cons
   return out;
 }
 
+}  // namespace
+
+std::map<std::string, std::string> dicom_attributes(std::string_view bytes, const std::vector<std::string>& keywords,
+                                                    bool allow_identifying, const ImageLimits& limits) {
+  // The names are checked before the file is read: a refused request learns nothing about it.
+  const std::vector<std::pair<std::string, DcmTag>> tags = tags_of(keywords, allow_identifying);
+  return attributes_of(*read_dicom(bytes, limits), tags);
+}
+
 std::string dicom_caption(std::string_view bytes, const std::vector<std::string>& keywords, const ImageLimits& limits) {
   if (keywords.empty()) return "";
-  const std::map<std::string, std::string> values = dicom_attributes(bytes, keywords, false, limits);
+  check_dicom_attribute_names(keywords);  // before the file is read
+  return dicom_caption(*read_dicom(bytes, limits), keywords);
+}
+
+std::string dicom_caption(DcmFileFormat& file, const std::vector<std::string>& keywords) {
+  if (keywords.empty()) return "";
+  const std::map<std::string, std::string> values = attributes_of(file, tags_of(keywords, false));
   std::string caption;
   for (const std::string& k : keywords) {
     const auto it = values.find(k);

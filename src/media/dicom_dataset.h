@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "media/image.h"
 
@@ -26,6 +27,10 @@ void dicom_init();
 // The whole file (preamble + meta header, or a bare dataset) parsed; ImageError on anything
 // DCMTK cannot read, with a message that names no attribute value.
 std::unique_ptr<DcmFileFormat> read_dicom(std::string_view bytes, const ImageLimits& limits);
+
+// media/dicom_attributes.h's dicom_caption() over a file already parsed (decode_dicom reads the
+// file once for its pixels and the caption the request asked for).
+std::string dicom_caption(DcmFileFormat& file, const std::vector<std::string>& keywords);
 
 // The file written back (preamble, meta header, dataset in its original transfer syntax).
 std::string write_dicom(DcmFileFormat& file);

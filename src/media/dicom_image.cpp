@@ -26,6 +26,7 @@
 #include "dcmtk/dcmimage/diregist.h"  // colour images
 #include "dcmtk/dcmimgle/dcmimage.h"
 #include "dcmtk/dcmimgle/dipixel.h"
+#include "media/dicom_attributes.h"
 #include "media/dicom_dataset.h"
 #include "media/dicom_window.h"
 
@@ -71,8 +72,10 @@ std::string get_string(DcmItem& ds, const DcmTagKey& tag) {
 }  // namespace
 
 Image decode_dicom(std::string_view bytes, const ImageLimits& limits, const DicomOptions& options) {
+  if (!options.attributes.empty()) check_dicom_attribute_names(options.attributes);  // before reading
   std::unique_ptr<DcmFileFormat> file = read_dicom(bytes, limits);
   DcmDataset& ds = *file->getDataset();
+  std::string caption = dicom_caption(*file, options.attributes);  // from the header as read
 
   // The geometry, checked against the limits before a pixel is decoded.
   Uint16 rows = 0, cols = 0, spp = 0, bits_allocated = 0;
@@ -122,6 +125,7 @@ Image decode_dicom(std::string_view bytes, const ImageLimits& limits, const Dico
     throw ImageError("DICOM image: decoded size differs from Rows and Columns");
 
   Image out;
+  out.caption = std::move(caption);
   out.width = cols;
   out.height = rows;
   out.rgb.resize(size_t(pixels) * 3);

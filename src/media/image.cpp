@@ -11,7 +11,6 @@
 #include <jpeglib.h>
 #include <jerror.h>
 
-#include "media/dicom_attributes.h"
 #include "media/dicom_image.h"
 
 namespace citadel {
@@ -209,11 +208,7 @@ Image decode_image(std::string_view bytes, const ImageLimits& limits, const Dico
   switch (sniff_image_format(bytes)) {
     case ImageFormat::Png: return decode_png(bytes, limits);
     case ImageFormat::Jpeg: return decode_jpeg(bytes, limits);
-    case ImageFormat::Dicom: {
-      Image image = decode_dicom(bytes, limits, dicom);
-      image.caption = dicom_caption(bytes, dicom.attributes, limits);
-      return image;
-    }
+    case ImageFormat::Dicom: return decode_dicom(bytes, limits, dicom);
     case ImageFormat::Unknown: break;
   }
   throw ImageError("the image is neither PNG, JPEG nor DICOM");

@@ -15,7 +15,7 @@ struct Image {
   int32_t width = 0, height = 0;
   std::vector<uint8_t> rgb;  // width * height * 3
   // Text that goes into the prompt right before the image (named DICOM attributes the request
-  // asked for, e.g. "[Modality: CT; BodyPartExamined: CHEST]"); empty for most images.
+  // asked for, e.g. "[DICOM Modality: CT; BodyPartExamined: CHEST]\n"); empty for most images.
   std::string caption;
 };
 
