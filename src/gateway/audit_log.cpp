@@ -221,11 +221,6 @@ void AuditLog::writer_loop() {
     if (ok) {
       batch.clear();
       in_flight_ = 0;
-      done_cv_.notify_all();
-      // At most one fdatasync per kSyncGap: under load the next batch gathers what arrives meanwhile
-      // (each sync cost more CPU than a request of the bundled model on a VM's disk).
-      if (opt_.fsync) work_cv_.wait_for(lock, kSyncGap, [&] { return stopping_; });
-      continue;
     } else {
       ++failures_;
     }
@@ -233,6 +228,10 @@ void AuditLog::writer_loop() {
     if (!ok) {
       if (stopping_) return;  // one more try was made at shutdown: the rest is lost, and counted
       work_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopping_; });
+    } else if (opt_.fsync) {
+      // At most one fdatasync per kSyncGap: under load the next batch gathers what arrives meanwhile
+      // (each sync cost more CPU than a request of the bundled model on a VM's disk).
+      work_cv_.wait_for(lock, kSyncGap, [&] { return stopping_; });
     }
   }
 }

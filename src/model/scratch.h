@@ -8,7 +8,7 @@
 
 namespace citadel {
 
-enum class Scratch { X, XN, XN2, Branch, Branch2, Q, K, V, QKV, Attn, Gate, Up, Rows, Count };
+enum class Scratch { X, XN, XN2, Branch, Branch2, Q, K, V, QKV, Attn, Gate, Up, Count };
 
 // At least n floats for this slot on this thread (grown, never shrunk; valid until the next call
 // for the same slot on the same thread).
