@@ -10,6 +10,7 @@
 
 #include "engine/generator.h"
 #include "engine/multimodal_prompt.h"
+#include "media/dicom_window.h"
 #include "media/image.h"
 #include "model/clip.h"
 #include "model/lora_adapter.h"
@@ -70,11 +71,17 @@ int run_generate(int argc, char** argv) {
     const size_t comma = dicom_window.find(',');
     if (comma == std::string::npos) {
       dicom.window_preset = dicom_window;
+      if (!find_dicom_window_preset(dicom_window)) {  // refused as the API refuses it, whatever the image
+        std::fprintf(stderr, "citadel generate: --dicom-window: no preset '%s' (%s)\n", dicom_window.c_str(),
+                     dicom_window_preset_names().c_str());
+        return 2;
+      }
     } else {
-      char* end = nullptr;
-      dicom.window_center = std::strtod(dicom_window.c_str(), &end);
+      char *center_end = nullptr, *end = nullptr;
+      dicom.window_center = std::strtod(dicom_window.c_str(), &center_end);
       dicom.window_width = std::strtod(dicom_window.c_str() + comma + 1, &end);
-      if (*end != '\0' || !(dicom.window_width >= 1) || !std::isfinite(dicom.window_center)) {
+      if (center_end != dicom_window.c_str() + comma || *end != '\0' || !(dicom.window_width >= 1) ||
+          !std::isfinite(dicom.window_center)) {
         std::fprintf(stderr, "citadel generate: --dicom-window: a preset name or CENTER,WIDTH with WIDTH >= 1\n");
         return 2;
       }

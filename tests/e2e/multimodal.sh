@@ -194,6 +194,13 @@ if [ -f "$work/patient.dcm" ]; then
   fi
   grep -q "identify" "$work/cli-pn.log" && ! grep -q JANEPATIENT "$work/cli-pn.log" ||
     { echo "FAIL: unclear CLI refusal:"; cat "$work/cli-pn.log"; exit 1; }
+  for win in abc,80 40,0 liver; do  # a malformed window or an unknown preset is refused, not defaulted
+    if "$bin" generate -m "$work/text.gguf" --mmproj "$work/mmproj.gguf" --image "$work/patient.dcm" \
+         --dicom-window "$win" -p "x" -n 2 >"$work/cli-win.log" 2>&1; then
+      echo "FAIL: --dicom-window $win ran"; exit 1
+    fi
+    grep -q -- "--dicom-window" "$work/cli-win.log" || { echo "FAIL: unclear refusal of $win:"; cat "$work/cli-win.log"; exit 1; }
+  done
   stop_server
   [ -s "$work/audit.log" ] || { echo "FAIL: no audit trail written"; exit 1; }
   if grep -l -E "JANEPATIENT|PID7734521|19610407" "$SERVER_LOG" "$work/audit.log"; then
