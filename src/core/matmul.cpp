@@ -138,7 +138,10 @@ void matmul(const MatmulOut* outs, int count, const float* x, int64_t n_tokens, 
       const auto* base = static_cast<const uint8_t*>(w.data);
       const size_t w_stride = w.row_size();
       const uint8_t* wt = base + rb * w_stride;
-      if (w.rows8 && j.tile) {  // the tiles read rows in the file's layout: gather this chunk's
+      kernels::TileFn tile = j.tile;
+      if (w.rows8 && tile && ks.tile_q4_0_rows8) {
+        tile = ks.tile_q4_0_rows8;  // reads this chunk's groups in place (rb * w_stride is row rb's group)
+      } else if (w.rows8 && tile) {  // tile_q4_0 reads rows in the file's layout: gather this chunk's
         thread_local std::vector<BlockQ4_0> plain;
         const int64_t nb = k / 32;
         plain.resize(static_cast<size_t>(nr * nb));
@@ -158,11 +161,11 @@ void matmul(const MatmulOut* outs, int count, const float* x, int64_t n_tokens, 
         const int per_call = j.chunk_rows == kFloatTileRows ? kTileGroups
                              : static_cast<int>(std::clamp<size_t>(kTileBytes / j.in->group_bytes, 1, kTileGroups));
         for (int g0 = 0; g0 < full_groups; g0 += per_call)
-          j.tile(wt, w_stride, nr, xp + g0 * j.in->group_bytes, std::min(per_call, full_groups - g0), k,
+          tile(wt, w_stride, nr, xp + g0 * j.in->group_bytes, std::min(per_call, full_groups - g0), k,
                  j.y + 8 * g0 * m + rb, m, tile_scratch.data());
         if (padded) {
           pad_out.resize(8 * static_cast<size_t>(nr));
-          j.tile(wt, w_stride, nr, xp + full_groups * j.in->group_bytes, 1, k, pad_out.data(), nr, tile_scratch.data());
+          tile(wt, w_stride, nr, xp + full_groups * j.in->group_bytes, 1, k, pad_out.data(), nr, tile_scratch.data());
           for (int64_t t = 0; t < rem; ++t)
             std::copy(pad_out.data() + t * nr, pad_out.data() + (t + 1) * nr, j.y + (8 * full_groups + t) * m + rb);
         }

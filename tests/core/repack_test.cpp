@@ -85,6 +85,50 @@ TEST(Repack, Rows8DotOfEverySetMatchesTheOneRowDot) {
   }
 }
 
+TEST(Repack, Rows8TileOfEverySetGivesTheFileLayoutTilesSums) {
+  std::mt19937 rng(45);
+  ThreadPool pool(1);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  int checked = 0;
+  for (int64_t n : {32, 96, 512}) {
+    for (int nr : {8, 16, 24}) {
+      const Q4Matrix m = random_q4_0(nr, n, rng);
+      const Rows8Buffer packed = repack_rows8(m.t, pool);
+      for (int n_groups : {1, 2, 3, 7}) {
+        const size_t xs = kernels::act_row_bytes(kernels::ActFormat::Q8_0, n);
+        const size_t gb = kernels::act_group_bytes(kernels::ActFormat::Q8_0, n);
+        std::vector<uint8_t> xq(8 * n_groups * xs), groups(n_groups * gb);
+        std::vector<float> x(n);
+        for (int t = 0; t < 8 * n_groups; ++t) {
+          for (auto& v : x) v = dist(rng);
+          kernels::quantize_act(kernels::ActFormat::Q8_0, x.data(), xq.data() + t * xs, n);
+        }
+        for (int g = 0; g < n_groups; ++g)
+          kernels::pack_act_x8(kernels::ActFormat::Q8_0, xq.data() + 8 * g * xs, xs, n, groups.data() + g * gb);
+        for (const kernels::KernelSet* set : kernels::available()) {
+          if (!set->tile_q4_0_rows8) continue;
+          const int64_t y_stride = nr + 5;
+          std::vector<float> want(8 * n_groups * y_stride, NAN), got = want;
+          std::vector<uint8_t> scratch(kernels::tile_scratch_bytes(n));
+          set->tile_q4_0(m.bytes.data(), m.t.row_size(), nr, groups.data(), n_groups, n, want.data(), y_stride,
+                         scratch.data());
+          set->tile_q4_0_rows8(packed.data(), m.t.row_size(), nr, groups.data(), n_groups, n, got.data(), y_stride,
+                               scratch.data());
+          for (size_t i = 0; i < got.size(); ++i) {
+            if (std::isnan(want[i])) {
+              ASSERT_TRUE(std::isnan(got[i])) << set->name << ": wrote outside the tile";
+              continue;
+            }
+            ASSERT_EQ(got[i], want[i]) << set->name << " n=" << n << " rows=" << nr << " groups=" << n_groups;
+          }
+          ++checked;
+        }
+      }
+    }
+  }
+  if (checked == 0) GTEST_SKIP() << "no kernel set here has a rows8 tile";
+}
+
 TEST(Repack, MatmulAndGetRowOnAReLaidMatrixMatchTheFileLayout) {
   std::mt19937 rng(47);
   std::normal_distribution<float> dist(0.0f, 1.0f);

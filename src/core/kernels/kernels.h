@@ -48,6 +48,9 @@ struct KernelSet {
   // Decode over a rows8 Q4_0 group (core/repack.h): out[r] = dot(row r of the 8, x) for one
   // ActQ8_0 activation row of n values.
   void (*dot_q4_0_rows8)(const void* group, const void* x, int64_t n, float* out) = nullptr;
+  // The Q4_0 prefill tile over rows8 groups (nullptr: matmul gathers the rows back for tile_q4_0):
+  // w is row 0's group, w_stride the file's row size (8 rows = one group), nr a multiple of 8.
+  TileFn tile_q4_0_rows8 = nullptr;
   // gate[i] = silu(gate[i]) * up[i] for i < n (the SwiGLU feed-forward's middle).
   void (*silu_mul)(float* gate, const float* up, int64_t n) = nullptr;
   // quantize_act (act_quant.h) with this CPU's instructions: the same integers, bit for bit.

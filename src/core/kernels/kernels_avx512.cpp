@@ -378,7 +378,10 @@ inline void pair_groups(const T* x, int64_t per_group, int g0, int p, int n_grou
 // Legacy formats (Q8_0, Q4_0): row values as unsigned bytes (Q8_0: w + 128; Q4_0: the nibbles),
 // so the products need no sign fix-ups; the offset (128 resp. 8 times the token's block sum) is
 // where each block's int32 sums start.
-template <int R, int P, int kShift>
+// Row r's value bytes 4j..4j+3 of block b lie at wq[r] + kBlockBytes * b + kWordBytes * j and its
+// scale at wd[r][kScaleStride * b]: rows one after another (32, 4, 1), or an 8-row group's words
+// and scales interleaved (256, 32, 8: unpacked from the rows8 re-layout).
+template <int R, int P, int kShift, int kBlockBytes = 32, int kWordBytes = 4, int kScaleStride = 1>
 void tile_pass_q(const uint8_t* const* wq, const float* const* wd, const ActQ8_0x8* x, int64_t nb, int g0, int n_groups,
                  float* y, int64_t y_stride, int r0, float* accm, Ahead& ahead) {
   const ActQ8_0x8 *xa[P], *xb[P];
@@ -401,7 +404,7 @@ void tile_pass_q(const uint8_t* const* wq, const float* const* wd, const ActQ8_0
       for (int p = 0; p < P; ++p) xv[p] = pair_i(xa[p][b].qs + 32 * j, xb[p][b].qs + 32 * j);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
-        const __m512i wb = _mm512_set1_epi32(word_at(wq[r] + 32 * b + 4 * j));
+        const __m512i wb = _mm512_set1_epi32(word_at(wq[r] + kBlockBytes * b + kWordBytes * j));
 #pragma GCC unroll 4
         for (int p = 0; p < P; ++p) sum[r][p] = _mm512_dpbusd_epi32(sum[r][p], wb, xv[p]);
       }
@@ -412,7 +415,7 @@ void tile_pass_q(const uint8_t* const* wq, const float* const* wd, const ActQ8_0
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         float* a = accm + 16 * (P * r + p);
-        _mm512_store_ps(a, _mm512_fmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(wd[r][b])), _mm512_cvtepi32_ps(sum[r][p]),
+        _mm512_store_ps(a, _mm512_fmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(wd[r][kScaleStride * b])), _mm512_cvtepi32_ps(sum[r][p]),
                                            _mm512_load_ps(a)));
       }
     }
@@ -465,6 +468,39 @@ void tile_q4_0(const void* w, size_t w_stride, int nr, const void* x, int n_grou
       scales[i] = half(b[i].d);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(values + 32 * i), nibbles32(b[i].qs));
     }
+  });
+}
+
+// Q4_0 in the rows8 re-layout (core/repack.h; w is the first row's group, nr a multiple of 8): each
+// group is unpacked once per call, 8 rows per vector op, into bytes [block][word j][row] and scales
+// [block][row], which tile_pass_q reads with those strides.
+void tile_q4_0_rows8(const void* w, size_t w_stride, int nr, const void* xv, int n_groups, int64_t n, float* y,
+                     int64_t y_stride, void* scratch) {
+  const auto* x = static_cast<const ActQ8_0x8*>(xv);
+  const auto* base = static_cast<const uint8_t*>(w);
+  const int64_t nb = n / 32;
+  auto* accm = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
+  auto* values = reinterpret_cast<uint8_t*>(accm + 16 * kLegacyRows * 2);
+  auto* scales = reinterpret_cast<float*>(values + kLegacyRows * n);
+  const uint8_t* wq[kLegacyRows];
+  const float* wd[kLegacyRows];
+  for (int i = 0; i < kLegacyRows; ++i) wq[i] = values + 4 * i, wd[i] = scales + i;
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  tile_loop<kLegacyRows, 2>(w, w_stride, nb, nr, n_groups, [&](int i, int r) {
+    if (i != 0) return;  // the whole group with its first row
+    const uint8_t* group = base + r * w_stride;  // 8 rows of w_stride bytes = one group
+    for (int64_t b = 0; b < nb; ++b) {
+      const uint8_t* blk = group + b * 144;
+      _mm256_storeu_ps(scales + 8 * b, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk))));
+      for (int j = 0; j < 4; ++j) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * j));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(values + 256 * b + 32 * j), _mm256_and_si256(v, low4));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(values + 256 * b + 32 * (j + 4)),
+                            _mm256_and_si256(_mm256_srli_epi16(v, 4), low4));
+      }
+    }
+  }, [&]<int R, int P>(int i0, int r0, int g0, Ahead& ahead) {
+    tile_pass_q<R, P, 3, 256, 32, 8>(wq + i0, wd + i0, x, nb, g0, n_groups, y, y_stride, r0, accm, ahead);
   });
 }
 
@@ -1083,6 +1119,7 @@ const KernelSet* CITADEL_AVX512_ENTRY() {
     s.quantize_act = quantize_act_avx512;
     s.silu_mul = silu_mul;
     s.dot_q4_0_rows8 = dot_q4_0_rows8;
+    s.tile_q4_0_rows8 = tile_q4_0_rows8;
 #if defined(CITADEL_AVX512_EMULATED)
     s.emulated = true;
     s.tile_bf16 = tile_bf16_dp;  // SIMDe's vdpbf16ps: the same sums as the native one, testable anywhere
