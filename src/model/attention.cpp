@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "core/kernels/kernels.h"
-#include "core/kernels/softmax.h"
 
 namespace citadel {
 namespace {
@@ -44,6 +43,8 @@ void attention(const AttentionShape& shape, const Batch& batch, const float* q, 
 
   pool.parallel_for(n_tiles * shape.n_head_kv * jobs_per_kv_head, [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> acc, run_max, run_sum;
+    thread_local std::vector<const float*> queries;
+    thread_local std::vector<int> seen;
     for (int64_t job = begin; job < end; ++job) {
       const Tile tile = tiles[job / (shape.n_head_kv * jobs_per_kv_head)];
       const int64_t kvh = job / jobs_per_kv_head % shape.n_head_kv;
@@ -54,27 +55,22 @@ void attention(const AttentionShape& shape, const Batch& batch, const float* q, 
       acc.assign(static_cast<size_t>(nq * hd), 0.0f);
       run_max.assign(static_cast<size_t>(nq), -INFINITY);
       run_sum.assign(static_cast<size_t>(nq), 0.0f);
+      queries.resize(static_cast<size_t>(nq));
+      seen.resize(static_cast<size_t>(nq));
+      for (int64_t i = 0; i < nq; ++i) queries[i] = q + (tile.t0 + i / heads) * q_dim + (h0 + i % heads) * hd;
       int64_t n_pos = 0;  // positions the tile's last-placed token sees
       for (int64_t t = tile.t0; t < tile.t1; ++t) n_pos = std::max<int64_t>(n_pos, batch.positions[t] + 1);
+      const size_t value_bytes = f16 ? 2 : 4;
       for (int64_t b = 0; b * kB < n_pos; ++b) {
-        const void* keys = kv.k_block(il, seq, b);
-        const void* values = kv.v_block(il, seq, b);
-        for (int64_t i = 0; i < nq; ++i) {
-          const int64_t t = tile.t0 + i / heads, h = h0 + i % heads;
-          const int64_t seen = batch.positions[t] + 1 - b * kB;  // positions of this block t sees
-          if (seen <= 0) continue;
-          const int rows = static_cast<int>(std::min(kB, seen));
-          const float* qh = q + t * q_dim + h * hd;
-          float s[kB];
-          if (f16) ks.dot_rows_f16(static_cast<const uint16_t*>(keys) + kvh * hd, kv_stride, rows, qh, hd, s);
-          else ks.dot_rows(static_cast<const float*>(keys) + kvh * hd, kv_stride, rows, qh, hd, s);
-          const float rescale = kernels::softmax_block(ks, s, rows, scale, &run_max[i], &run_sum[i]);
-          float* o = acc.data() + i * hd;
-          if (rescale != 1.0f)
-            for (int64_t j = 0; j < hd; ++j) o[j] *= rescale;
-          if (f16) ks.axpy_rows_f16(static_cast<const uint16_t*>(values) + kvh * hd, kv_stride, rows, s, hd, o);
-          else ks.axpy_rows(static_cast<const float*>(values) + kvh * hd, kv_stride, rows, s, hd, o);
-        }
+        // A query that sees none of this block (a later block than its token's) is left as it is:
+        // block 0, which every query sees, came first.
+        for (int64_t i = 0; i < nq; ++i)
+          seen[i] = static_cast<int>(std::clamp<int64_t>(batch.positions[tile.t0 + i / heads] + 1 - b * kB, 0, kB));
+        kernels::AttendBlock a{static_cast<const uint8_t*>(kv.k_block(il, seq, b)) + kvh * hd * kB * value_bytes,
+                               static_cast<const uint8_t*>(kv.v_block(il, seq, b)) + kvh * hd * value_bytes,
+                               kv_stride, f16, hd, scale, static_cast<int>(nq), queries.data(), seen.data(),
+                               run_max.data(), run_sum.data(), acc.data()};
+        ks.attend_block(a);
       }
       for (int64_t i = 0; i < nq; ++i) {
         const int64_t t = tile.t0 + i / heads, h = h0 + i % heads;

@@ -21,7 +21,7 @@ struct AttentionShape {
 // For each token t of the batch and head h: out[t][h] = sum over positions p <= pos(t) of its
 // sequence of softmax_p(scale * q[t][h] . K[p]) V[p], K/V of layer il, KV head h / (n_head /
 // n_head_kv). q and out: batch.size() rows of n_head * head_dim floats. The batch's own K/V must
-// already be stored. Kernels: kernels::active() (dot_rows, exp_sum, axpy_rows and the f16 forms).
+// already be stored. Kernel: kernels::active().attend_block, once per KV block and job.
 void attention(const AttentionShape& shape, const Batch& batch, const float* q, const KvCache& kv, int64_t il,
                float scale, float* out, ThreadPool& pool);
 

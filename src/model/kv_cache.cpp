@@ -69,17 +69,26 @@ int64_t KvCache::capacity(int32_t seq) const {
 
 size_t KvCache::offset(int kind, int64_t layer, int32_t seq, int64_t pos) const {
   const int64_t block = tables_[seq][pos / kBlockSize];
-  const int64_t index = ((kind * n_layer_ + layer) * n_blocks_ + block) * kBlockSize + pos % kBlockSize;
+  const int64_t index = ((kind * n_layer_ + layer) * n_blocks_ + block) * kBlockSize;
   return static_cast<size_t>(index * kv_dim_) * value_bytes();
 }
 
 void KvCache::store(int64_t layer, int32_t seq, int64_t pos, const float* k, const float* v) {
-  for (int kind = 0; kind < 2; ++kind) {
-    uint8_t* out = storage_.data() + offset(kind, layer, seq, pos);
-    const float* in = kind == 0 ? k : v;
-    if (type_ == KvType::F32) std::memcpy(out, in, static_cast<size_t>(kv_dim_) * sizeof(float));
-    else kernels::active().to_f16(in, reinterpret_cast<uint16_t*>(out), kv_dim_);
+  const int64_t r = pos % kBlockSize;
+  uint8_t* keys = storage_.data() + offset(0, layer, seq, pos);
+  uint8_t* values = storage_.data() + offset(1, layer, seq, pos) + static_cast<size_t>(r * kv_dim_) * value_bytes();
+  if (type_ == KvType::F32) {
+    auto* kt = reinterpret_cast<float*>(keys);
+    for (int64_t d = 0; d < kv_dim_; ++d) kt[d * kBlockSize + r] = k[d];
+    std::memcpy(values, v, static_cast<size_t>(kv_dim_) * sizeof(float));
+    return;
   }
+  thread_local std::vector<uint16_t> half;
+  half.resize(static_cast<size_t>(kv_dim_));
+  kernels::active().to_f16(k, half.data(), kv_dim_);
+  auto* kt = reinterpret_cast<uint16_t*>(keys);
+  for (int64_t d = 0; d < kv_dim_; ++d) kt[d * kBlockSize + r] = half[d];
+  kernels::active().to_f16(v, reinterpret_cast<uint16_t*>(values), kv_dim_);
 }
 
 }  // namespace citadel

@@ -49,8 +49,10 @@ class KvCache {
 
   // Writes the K and V rows (kv_dim() floats each) of position pos, converted to type().
   void store(int64_t layer, int32_t seq, int64_t pos, const float* k, const float* v);
-  // The kBlockSize consecutive K (V) rows of positions kBlockSize * i .. of seq, kv_dim() values
-  // apart, each value a float (F32) or an fp16 (F16).
+  // Block i of seq (positions kBlockSize * i ..), each value a float (F32) or an fp16 (F16). V:
+  // kBlockSize rows of kv_dim() values. K transposed: kv_dim() rows of kBlockSize, position r's
+  // value d at d * kBlockSize + r, so that attention scores a block's positions in the lanes of a
+  // vector (kernels::AttendBlock).
   const void* k_block(int64_t layer, int32_t seq, int64_t i) const {
     return storage_.data() + offset(0, layer, seq, i * kBlockSize);
   }
@@ -66,12 +68,12 @@ class KvCache {
 
  private:
   size_t value_bytes() const { return type_ == KvType::F16 ? 2 : 4; }
-  // Byte offset in storage_ of the row of (kind 0: K, 1: V, layer, seq, pos).
+  // Byte offset in storage_ of the block of (kind 0: K, 1: V, layer, seq) holding pos.
   size_t offset(int kind, int64_t layer, int32_t seq, int64_t pos) const;
 
   int64_t n_layer_, kv_dim_, n_blocks_;
   KvType type_;
-  std::vector<uint8_t> storage_;  // [kind][layer][block][kBlockSize][kv_dim] values
+  std::vector<uint8_t> storage_;  // [kind][layer][block] of kBlockSize x kv_dim values (K transposed)
   std::vector<int32_t> free_;
   std::vector<int32_t> refs_;  // per block
   std::vector<std::vector<int32_t>> tables_;  // per sequence

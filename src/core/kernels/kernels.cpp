@@ -88,8 +88,7 @@ KernelSet completed(const KernelSet& s) {
   if (!set.dot_rows) set.dot_rows = portable.dot_rows;
   if (!set.axpy_rows) set.axpy_rows = portable.axpy_rows;
   if (!set.exp_sum) set.exp_sum = portable.exp_sum;
-  if (!set.dot_rows_f16) set.dot_rows_f16 = portable.dot_rows_f16;
-  if (!set.axpy_rows_f16) set.axpy_rows_f16 = portable.axpy_rows_f16;
+  if (!set.attend_block) set.attend_block = portable.attend_block;
   if (!set.to_f16) set.to_f16 = portable.to_f16;
   if (!set.quantize_act) set.quantize_act = kernels::quantize_act;
   if (!set.silu_mul) set.silu_mul = portable.silu_mul;

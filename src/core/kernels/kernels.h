@@ -23,6 +23,30 @@ using TileFn = void (*)(const void* w, size_t w_stride, int nr, const void* x, i
                         float* y, int64_t y_stride, void* scratch);
 inline size_t tile_scratch_bytes(int64_t n) { return 16 * static_cast<size_t>(n) + 98304; }
 
+// One KV block of online-softmax attention (flash attention) for nq queries. The block's keys
+// are transposed, hd rows of kKeys (key r's value j at keys[kKeys * j + r]), so the scores of a
+// query are hd multiply-adds of whole vectors; its values are rows, v_stride values apart. Both
+// are floats, or fp16 when f16. Query i (hd floats at q[i]) sees the block's first seen[i] keys
+// (0..kKeys; 0 leaves it as it is once an earlier block has set its max). With its scores s_r = scale * q[i] . key_r, as softmax_block (softmax.h) does:
+// max[i] becomes the largest of max[i] and the s_r (a NaN score never becomes it: it gives NaN
+// weights), sum[i] = sum[i] * f + sum_r exp(s_r - max[i]), and the hd floats at acc + i * hd =
+// acc * f + sum_r exp(s_r - max[i]) * value_r, where f = exp(old max[i] - new max[i]).
+struct AttendBlock {
+  static constexpr int kKeys = 16;
+  const void* keys;
+  const void* values;
+  int64_t v_stride;
+  bool f16;
+  int64_t hd;
+  float scale;
+  int nq;
+  const float* const* q;
+  const int* seen;
+  float* max;
+  float* sum;
+  float* acc;
+};
+
 struct KernelSet {
   const char* name;  // "scalar", "avx2", "avx512", "avx512-emulated", "neon"
   DotFn f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k;
@@ -40,10 +64,10 @@ struct KernelSet {
   void (*dot_rows)(const float* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) = nullptr;
   void (*axpy_rows)(const float* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) = nullptr;
   float (*exp_sum)(float* x, int64_t n, float max) = nullptr;
-  // The same two over fp16 rows (an f16 KV cache; stride in values), and the float -> fp16 row
-  // conversion that fills it (round to nearest even, as fp32_to_fp16).
-  void (*dot_rows_f16)(const uint16_t* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) = nullptr;
-  void (*axpy_rows_f16)(const uint16_t* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) = nullptr;
+  // One KV block of the model's attention for a group of queries (AttendBlock below).
+  void (*attend_block)(const AttendBlock& a) = nullptr;
+  // The float -> fp16 row conversion that fills an f16 KV cache (round to nearest even, as
+  // fp32_to_fp16).
   void (*to_f16)(const float* x, uint16_t* out, int64_t n) = nullptr;
   // Decode over a rows8 Q4_0 group (core/repack.h): out[r] = dot(row r of the 8, x) for one
   // ActQ8_0 activation row of n values.

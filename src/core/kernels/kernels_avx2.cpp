@@ -691,11 +691,9 @@ void dot_q4_0_rows8(const void* group, const void* x, int64_t n, float* out) {
 
 // --- attention helpers
 
-// Rows of floats (f32 or fp16: `load` widens 8 values, `scalar` one) against one float vector.
+// Rows of floats against one float vector (`load` widens 8 values, `scalar` one).
 inline __m256 load_f32(const float* p) { return _mm256_loadu_ps(p); }
-inline __m256 load_f16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
 inline float scalar_f32(float v) { return v; }
-inline float scalar_f16(uint16_t v) { return half(v); }
 
 template <class T, class Load, class Scalar>
 void dot_rows_of(const T* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out, Load load,
@@ -761,12 +759,6 @@ void dot_rows(const float* rows, int64_t stride, int n_rows, const float* x, int
 }
 void axpy_rows(const float* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) {
   axpy_rows_of(rows, stride, n_rows, a, n, y, load_f32, scalar_f32);
-}
-void dot_rows_f16(const uint16_t* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) {
-  dot_rows_of(rows, stride, n_rows, x, n, out, load_f16, scalar_f16);
-}
-void axpy_rows_f16(const uint16_t* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) {
-  axpy_rows_of(rows, stride, n_rows, a, n, y, load_f16, scalar_f16);
 }
 
 // F16C rounds to nearest even, as fp32_to_fp16; NaNs are made the canonical quiet NaN as there.
@@ -843,6 +835,106 @@ float exp_sum(float* x, int64_t n, float max) {
   return hsum(acc);
 }
 
+// Largest of 8 floats (no NaN among them).
+inline float hmax(__m256 v) {
+  __m128 r = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  r = _mm_max_ps(r, _mm_movehl_ps(r, r));
+  r = _mm_max_ss(r, _mm_movehdup_ps(r));
+  return _mm_cvtss_f32(r);
+}
+
+// 8 floats at p (fp16 when kF16).
+template <bool kF16>
+inline __m256 load8(const void* p) {
+  if constexpr (kF16) return _mm256_cvtph_ps(_mm_loadu_si128(static_cast<const __m128i*>(p)));
+  else return _mm256_loadu_ps(static_cast<const float*>(p));
+}
+
+// AttendBlock for Q queries from i0 (hd a multiple of 8): the 16 keys in the lanes of two vectors
+// per query (each key row shared by the Q queries), the softmax step on them, then the values in
+// 16-float slices of the output, each value row shared by the Q queries.
+template <bool kF16, int Q>
+void attend_queries(const AttendBlock& a, int i0) {
+  constexpr int kKeys = AttendBlock::kKeys, kBytes = kF16 ? 2 : 4;
+  const char* keys = static_cast<const char*>(a.keys);
+  __m256 lo[Q], hi[Q];
+  for (int qi = 0; qi < Q; ++qi) lo[qi] = hi[qi] = _mm256_setzero_ps();
+  for (int64_t j = 0; j < a.hd; ++j) {
+    const __m256 k0 = load8<kF16>(keys + kBytes * kKeys * j), k1 = load8<kF16>(keys + kBytes * (kKeys * j + 8));
+#pragma GCC unroll 4
+    for (int qi = 0; qi < Q; ++qi) {
+      const __m256 b = _mm256_set1_ps(a.q[i0 + qi][j]);
+      lo[qi] = _mm256_fmadd_ps(b, k0, lo[qi]);
+      hi[qi] = _mm256_fmadd_ps(b, k1, hi[qi]);
+    }
+  }
+  alignas(32) float p[Q][kKeys];
+  __m256 rescale[Q];
+  int rows = 0;
+  const __m256 minus_inf = _mm256_set1_ps(-INFINITY);
+  for (int qi = 0; qi < Q; ++qi) {
+    const int i = i0 + qi, n = a.seen[i];
+    rows = n > rows ? n : rows;
+    const __m256 vlo = _mm256_mul_ps(lo[qi], _mm256_set1_ps(a.scale)), vhi = _mm256_mul_ps(hi[qi], _mm256_set1_ps(a.scale));
+    const __m256 seen_lo = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+    const __m256 seen_hi = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15)));
+    // A NaN is never the max.
+    const __m256 use_lo = _mm256_and_ps(seen_lo, _mm256_cmp_ps(vlo, vlo, _CMP_ORD_Q));
+    const __m256 use_hi = _mm256_and_ps(seen_hi, _mm256_cmp_ps(vhi, vhi, _CMP_ORD_Q));
+    const float block_max = hmax(_mm256_max_ps(_mm256_blendv_ps(minus_inf, vlo, use_lo), _mm256_blendv_ps(minus_inf, vhi, use_hi)));
+    const float m = block_max > a.max[i] ? block_max : a.max[i];
+    const float f = std::exp(a.max[i] - m);  // 0 on the first block (max from -inf)
+    const __m256 mv = _mm256_set1_ps(m);
+    const __m256 elo = _mm256_and_ps(exp_clamped(_mm256_sub_ps(vlo, mv)), seen_lo);
+    const __m256 ehi = _mm256_and_ps(exp_clamped(_mm256_sub_ps(vhi, mv)), seen_hi);
+    _mm256_store_ps(p[qi], elo);
+    _mm256_store_ps(p[qi] + 8, ehi);
+    a.sum[i] = a.sum[i] * f + hsum(_mm256_add_ps(elo, ehi));
+    a.max[i] = m;
+    rescale[qi] = _mm256_set1_ps(f);
+  }
+  const char* values = static_cast<const char*>(a.values);
+  for (int64_t c = 0; c < a.hd; c += 16) {
+    const int nv = a.hd - c >= 16 ? 2 : 1;
+    __m256 o[Q][2];
+#pragma GCC unroll 4
+    for (int qi = 0; qi < Q; ++qi)
+      for (int v = 0; v < 2; ++v)
+        o[qi][v] = v < nv ? _mm256_mul_ps(_mm256_loadu_ps(a.acc + (i0 + qi) * a.hd + c + 8 * v), rescale[qi]) : _mm256_setzero_ps();
+    for (int r = 0; r < rows; ++r) {
+      const char* row = values + kBytes * (r * a.v_stride + c);
+      const __m256 v0 = load8<kF16>(row), v1 = nv == 2 ? load8<kF16>(row + 8 * kBytes) : _mm256_setzero_ps();
+#pragma GCC unroll 4
+      for (int qi = 0; qi < Q; ++qi) {
+        const __m256 w = _mm256_set1_ps(p[qi][r]);
+        o[qi][0] = _mm256_fmadd_ps(w, v0, o[qi][0]);
+        o[qi][1] = _mm256_fmadd_ps(w, v1, o[qi][1]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int qi = 0; qi < Q; ++qi)
+      for (int v = 0; v < nv; ++v) _mm256_storeu_ps(a.acc + (i0 + qi) * a.hd + c + 8 * v, o[qi][v]);
+  }
+}
+
+template <bool kF16>
+void attend_block_of(const AttendBlock& a) {
+  int i = 0;
+  for (; i + 4 <= a.nq; i += 4) attend_queries<kF16, 4>(a, i);
+  switch (a.nq - i) {
+    case 3: attend_queries<kF16, 3>(a, i); break;
+    case 2: attend_queries<kF16, 2>(a, i); break;
+    case 1: attend_queries<kF16, 1>(a, i); break;
+    default: break;
+  }
+}
+
+void attend_block(const AttendBlock& a) {
+  if (a.hd % 8 != 0) scalar_set().attend_block(a);  // head sizes that are not a multiple of 8
+  else if (a.f16) attend_block_of<true>(a);
+  else attend_block_of<false>(a);
+}
+
 // --- activation quantization: act_quant.cpp's arithmetic (amax / 127, x * (1 / d) rounded to
 // nearest even), so the integers are the same.
 
@@ -914,8 +1006,7 @@ const KernelSet* avx2_kernels() {
     s.dot_rows = dot_rows;
     s.axpy_rows = axpy_rows;
     s.exp_sum = exp_sum;
-    s.dot_rows_f16 = dot_rows_f16;
-    s.axpy_rows_f16 = axpy_rows_f16;
+    s.attend_block = attend_block;
     s.to_f16 = to_f16;
     s.quantize_act = quantize_act_avx2;
     s.silu_mul = silu_mul;

@@ -910,9 +910,8 @@ void dot_q4_0_rows8(const void* group, const void* x, int64_t n, float* out) {
   _mm256_storeu_ps(out, acc);
 }
 
-// --- attention helpers over rows of floats (f32 or fp16: `load` widens 16 values).
+// --- attention helpers over rows of floats.
 constexpr auto scalar_f32 = [](float v) { return v; };
-constexpr auto scalar_f16 = [](uint16_t v) { return half(v); };
 
 template <class T, class Load, class Scalar>
 void dot_rows_of(const T* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out, Load load,
@@ -979,12 +978,6 @@ void dot_rows(const float* rows, int64_t stride, int n_rows, const float* x, int
 }
 void axpy_rows(const float* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) {
   axpy_rows_of(rows, stride, n_rows, a, n, y, load16_f32, scalar_f32);
-}
-void dot_rows_f16(const uint16_t* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) {
-  dot_rows_of(rows, stride, n_rows, x, n, out, load16_f16, scalar_f16);
-}
-void axpy_rows_f16(const uint16_t* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) {
-  axpy_rows_of(rows, stride, n_rows, a, n, y, load16_f16, scalar_f16);
 }
 
 // vcvtps2ph rounds to nearest even, as fp32_to_fp16; NaNs are made the canonical quiet NaN as there.
@@ -1057,6 +1050,101 @@ float exp_sum(float* x, int64_t n, float max) {
   return hsum(acc);
 }
 
+// Largest of 16 floats (no NaN among them).
+inline float hmax(__m512 v) {
+  __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  __m128 r = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  r = _mm_max_ps(r, _mm_movehl_ps(r, r));
+  r = _mm_max_ss(r, _mm_movehdup_ps(r));
+  return _mm_cvtss_f32(r);
+}
+
+// 16 floats at p (fp16 when kF16).
+template <bool kF16>
+inline __m512 load16(const void* p) {
+  if constexpr (kF16) return _mm512_cvtph_ps(_mm256_loadu_si256(static_cast<const __m256i*>(p)));
+  else return _mm512_loadu_ps(p);
+}
+
+// AttendBlock for Q queries from i0 (hd a multiple of 16): the 16 keys in the lanes of one vector
+// per query (hd FMAs, each key row shared by the Q queries), the softmax step on that vector, then
+// the values in 64-float slices of the output, each value row shared by the Q queries.
+template <bool kF16, int Q>
+void attend_queries(const AttendBlock& a, int i0) {
+  constexpr int kKeys = AttendBlock::kKeys, kBytes = kF16 ? 2 : 4;
+  const char* keys = static_cast<const char*>(a.keys);
+  __m512 s[Q];
+  for (int qi = 0; qi < Q; ++qi) s[qi] = _mm512_setzero_ps();
+  for (int64_t j = 0; j < a.hd; ++j) {
+    const __m512 k = load16<kF16>(keys + kBytes * kKeys * j);
+#pragma GCC unroll 4
+    for (int qi = 0; qi < Q; ++qi) s[qi] = _mm512_fmadd_ps(_mm512_set1_ps(a.q[i0 + qi][j]), k, s[qi]);
+  }
+  alignas(64) float p[Q][kKeys];
+  __m512 rescale[Q];
+  int rows = 0;
+  for (int qi = 0; qi < Q; ++qi) {
+    const int i = i0 + qi, n = a.seen[i];
+    rows = n > rows ? n : rows;
+    const __m512 v = _mm512_mul_ps(s[qi], _mm512_set1_ps(a.scale));
+    const __mmask16 seen = static_cast<__mmask16>((1u << n) - 1);
+    const __mmask16 usable = seen & _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);  // a NaN is never the max
+    const float block_max = hmax(_mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), usable, v));
+    const float m = block_max > a.max[i] ? block_max : a.max[i];
+    const float f = std::exp(a.max[i] - m);  // 0 on the first block (max from -inf)
+    const __m512 e = _mm512_maskz_mov_ps(seen, exp_clamped(_mm512_sub_ps(v, _mm512_set1_ps(m))));
+    _mm512_store_ps(p[qi], e);
+    a.sum[i] = a.sum[i] * f + hsum(e);
+    a.max[i] = m;
+    rescale[qi] = _mm512_set1_ps(f);
+  }
+  const char* values = static_cast<const char*>(a.values);
+  for (int64_t c = 0; c < a.hd; c += 64) {
+    const int nv = a.hd - c >= 64 ? 4 : static_cast<int>((a.hd - c) / 16);
+    __m512 o[Q][4];
+#pragma GCC unroll 4
+    for (int qi = 0; qi < Q; ++qi)
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; ++v)
+        o[qi][v] = v < nv ? _mm512_mul_ps(_mm512_loadu_ps(a.acc + (i0 + qi) * a.hd + c + 16 * v), rescale[qi])
+                          : _mm512_setzero_ps();
+    for (int r = 0; r < rows; ++r) {
+      const char* row = values + kBytes * (r * a.v_stride + c);
+      __m512 val[4];
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; ++v) val[v] = v < nv ? load16<kF16>(row + kBytes * 16 * v) : _mm512_setzero_ps();
+#pragma GCC unroll 4
+      for (int qi = 0; qi < Q; ++qi) {
+        const __m512 w = _mm512_set1_ps(p[qi][r]);
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; ++v) o[qi][v] = _mm512_fmadd_ps(w, val[v], o[qi][v]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int qi = 0; qi < Q; ++qi)
+#pragma GCC unroll 4
+      for (int v = 0; v < nv; ++v) _mm512_storeu_ps(a.acc + (i0 + qi) * a.hd + c + 16 * v, o[qi][v]);
+  }
+}
+
+template <bool kF16>
+void attend_block_of(const AttendBlock& a) {
+  int i = 0;
+  for (; i + 4 <= a.nq; i += 4) attend_queries<kF16, 4>(a, i);
+  switch (a.nq - i) {
+    case 3: attend_queries<kF16, 3>(a, i); break;
+    case 2: attend_queries<kF16, 2>(a, i); break;
+    case 1: attend_queries<kF16, 1>(a, i); break;
+    default: break;
+  }
+}
+
+void attend_block(const AttendBlock& a) {
+  if (a.hd % 16 != 0) scalar_set().attend_block(a);  // head sizes that are not a multiple of 16
+  else if (a.f16) attend_block_of<true>(a);
+  else attend_block_of<false>(a);
+}
+
 // --- activation quantization: act_quant.cpp's arithmetic (amax / 127, x * (1 / d) rounded to
 // nearest even by vcvtps2dq), so the integers are the same.
 
@@ -1066,11 +1154,7 @@ inline float abs_max(const float* x, int64_t n) {
   __m512 m = _mm512_setzero_ps();
   for (int64_t i = 0; i < n; i += 16)
     m = _mm512_max_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(_mm512_loadu_ps(x + i)), magnitude)), m);
-  __m256 h = _mm256_max_ps(_mm512_castps512_ps256(m), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(m), 1)));
-  __m128 r = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  r = _mm_max_ps(r, _mm_movehl_ps(r, r));
-  r = _mm_max_ss(r, _mm_movehdup_ps(r));
-  return _mm_cvtss_f32(r);
+  return hmax(m);
 }
 
 // 16 floats times id, rounded, to 16 int8 at q (saturating, as the AVX2 packs); returns their sum.
@@ -1113,8 +1197,7 @@ const KernelSet* CITADEL_AVX512_ENTRY() {
     s.dot_rows = dot_rows;
     s.axpy_rows = axpy_rows;
     s.exp_sum = exp_sum;
-    s.dot_rows_f16 = dot_rows_f16;
-    s.axpy_rows_f16 = axpy_rows_f16;
+    s.attend_block = attend_block;
     s.to_f16 = to_f16;
     s.quantize_act = quantize_act_avx512;
     s.silu_mul = silu_mul;

@@ -148,13 +148,39 @@ void axpy_rows(const float* rows, int64_t stride, int n_rows, const float* a, in
     for (int64_t j = 0; j < n; ++j) y[j] += a[i] * rows[i * stride + j];
 }
 
-void dot_rows_f16(const uint16_t* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) {
-  for (int i = 0; i < n_rows; ++i) out[i] = dot_f16(rows + i * stride, x, n);
-}
-
-void axpy_rows_f16(const uint16_t* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) {
-  for (int i = 0; i < n_rows; ++i)
-    for (int64_t j = 0; j < n; ++j) y[j] += a[i] * fp16_to_fp32(rows[i * stride + j]);
+// The reference form of AttendBlock: each query's scores, their online-softmax step, the values.
+void attend_block(const AttendBlock& a) {
+  constexpr int kKeys = AttendBlock::kKeys;
+  auto key = [&](int64_t j, int r) {
+    return a.f16 ? fp16_to_fp32(static_cast<const uint16_t*>(a.keys)[kKeys * j + r])
+                 : static_cast<const float*>(a.keys)[kKeys * j + r];
+  };
+  auto value = [&](int r, int64_t j) {
+    return a.f16 ? fp16_to_fp32(static_cast<const uint16_t*>(a.values)[r * a.v_stride + j])
+                 : static_cast<const float*>(a.values)[r * a.v_stride + j];
+  };
+  for (int i = 0; i < a.nq; ++i) {
+    const int n = a.seen[i];
+    float s[kKeys];
+    float m = a.max[i];
+    for (int r = 0; r < n; ++r) {
+      float dot = 0;
+      for (int64_t j = 0; j < a.hd; ++j) dot += a.q[i][j] * key(j, r);
+      s[r] = a.scale * dot;
+      m = s[r] > m ? s[r] : m;  // a NaN never becomes the max
+    }
+    const float rescale = std::exp(a.max[i] - m);  // 0 on the first block (max from -inf)
+    double total = 0;
+    for (int r = 0; r < n; ++r) total += s[r] = std::exp(s[r] - m);
+    a.sum[i] = a.sum[i] * rescale + static_cast<float>(total);
+    a.max[i] = m;
+    float* o = a.acc + i * a.hd;
+    for (int64_t j = 0; j < a.hd; ++j) {
+      float v = o[j] * rescale;
+      for (int r = 0; r < n; ++r) v += s[r] * value(r, j);
+      o[j] = v;
+    }
+  }
 }
 
 void to_f16(const float* x, uint16_t* out, int64_t n) {
@@ -202,8 +228,7 @@ const KernelSet& scalar_set() {
     s.dot_rows = dot_rows;
     s.axpy_rows = axpy_rows;
     s.exp_sum = exp_sum;
-    s.dot_rows_f16 = dot_rows_f16;
-    s.axpy_rows_f16 = axpy_rows_f16;
+    s.attend_block = attend_block;
     s.to_f16 = to_f16;
     s.silu_mul = silu_mul;
     s.dot_q4_0_rows8 = dot_q4_0_rows8;
