@@ -6,12 +6,16 @@
 #  2. overhead: 16 streaming clients straight to one engine and through a gateway in front of it,
 #     alternating rounds; aggregate tokens/s and p99 time to first token;
 #  3. scale: aggregate tokens/s through the gateway with 1, 2 and 3 engines behind it (on a
-#     machine with fewer cores than engines x threads this shows the cores, not the gateway).
+#     machine with fewer cores than engines x threads this shows the cores, not the gateway);
+#  4. latency: the time the gateway adds to the first token of a request when it does not compete
+#     with the engine for cores: one client, one request at a time, straight to the engine and
+#     through the gateway in alternating rounds; p50 and p99 time to first token of each.
 #   bash bench/scale_out.sh [CITADEL_BINARY] [ENGINE_THREADS]
-#   PARTS="affinity overhead scale" (default: all three) picks measurements; ROUNDS (3) overhead rounds,
-#   REQUESTS (1) requests per client and round.
+#   PARTS="affinity overhead scale latency" (default: all four) picks measurements; ROUNDS (3)
+#   overhead and latency rounds, REQUESTS (1) requests per client and overhead round,
+#   LATENCY_REQUESTS (200) requests per latency round.
 set -euo pipefail
-PARTS=${PARTS:-"affinity overhead scale"}
+PARTS=${PARTS:-"affinity overhead scale latency"}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 bin=${1:-build/citadel}
 threads=${2:-1}
@@ -84,8 +88,8 @@ PY
   stop_engines
 done
 
-# 2. and 3.
-part overhead || part scale || exit 0
+# 2., 3. and 4.
+part overhead || part scale || part latency || exit 0
 load() { node "$here/serve_load.mjs" --url "$1" --clients 16 --tokens 64 --requests "${REQUESTS:-1}" --model m; }
 part overhead && start_engines 1 "$big" && start_gateway 1 least-outstanding &&
   load "http://127.0.0.1:${eport[0]}" >/dev/null  # warm-up
@@ -102,3 +106,12 @@ part scale && for n in 1 2 3; do
   stop_server
   stop_engines
 done
+part latency && start_engines 1 "$big" && start_gateway 1 least-outstanding && for round in $(seq 1 "${ROUNDS:-3}"); do
+  for path in direct gateway; do
+    url="http://127.0.0.1:$PORT"
+    [ "$path" = direct ] && url="http://127.0.0.1:${eport[0]}"
+    echo "{\"measure\":\"latency\",\"round\":$round,\"path\":\"$path\",$(node "$here/serve_load.mjs" --url "$url" \
+      --clients 1 --tokens 4 --requests "${LATENCY_REQUESTS:-200}" --model m | cut -c2-)"
+  done
+done
+true

@@ -4,7 +4,7 @@
 // vmlal_high_s8: two products of at most 128 * 127 fit) and added pairwise into int32
 // (vpadalq_s16). Where the compiler targets the dot-product extension (-march=armv8.2-a+dotprod,
 // __ARM_FEATURE_DOTPROD) vdotq_s32 does the same sums in one instruction. Also the attention
-// helpers (dot_rows, axpy_rows, exp_sum). No prefill tiles or activation quantization yet: matmul
+// helpers (dot_rows, axpy_rows, exp_sum, attend_block). No prefill tiles or activation quantization yet: matmul
 // loops over the dot kernels. Keeps to intrinsics and its own static helpers, like the other
 // per-ISA files.
 #include "core/kernels/kernels_isa.h"
@@ -12,6 +12,7 @@
 #if defined(__aarch64__) && defined(__ARM_NEON)
 #include <arm_neon.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "core/quant_blocks.h"
@@ -350,6 +351,97 @@ float exp_sum(float* x, int64_t n, float max) {
   return vaddvq_f32(acc);
 }
 
+constexpr int32_t kLanes[4] = {0, 1, 2, 3};
+
+// 4 floats at p (fp16 when kF16).
+template <bool kF16>
+inline float32x4_t load4(const void* p) {
+  if constexpr (kF16) return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(static_cast<const uint16_t*>(p))));
+  else return vld1q_f32(static_cast<const float*>(p));
+}
+
+// AttendBlock for Q queries from i0 (hd a multiple of 4), as kernels_avx2.cpp: the 16 keys in the
+// lanes of four vectors per query, each key row shared by the Q queries; the softmax step; the
+// values in 16-float slices of the output, each value row shared by the Q queries.
+template <bool kF16, int Q>
+void attend_queries(const AttendBlock& a, int i0) {
+  constexpr int kKeys = AttendBlock::kKeys, kBytes = kF16 ? 2 : 4;
+  const char* keys = static_cast<const char*>(a.keys);
+  float32x4_t s[Q][4];
+  for (int qi = 0; qi < Q; ++qi)
+    for (int l = 0; l < 4; ++l) s[qi][l] = vdupq_n_f32(0);
+  for (int64_t j = 0; j < a.hd; ++j) {
+    float32x4_t k[4];
+    for (int l = 0; l < 4; ++l) k[l] = load4<kF16>(keys + kBytes * (kKeys * j + 4 * l));
+#pragma GCC unroll 4
+    for (int qi = 0; qi < Q; ++qi) {
+      const float qj = a.q[i0 + qi][j];
+      for (int l = 0; l < 4; ++l) s[qi][l] = vfmaq_n_f32(s[qi][l], k[l], qj);
+    }
+  }
+  float p[Q][kKeys];
+  float rescale[Q];
+  int rows = 0;
+  for (int qi = 0; qi < Q; ++qi) {
+    const int i = i0 + qi, n = a.seen[i];
+    rows = n > rows ? n : rows;
+    float m = a.max[i];
+    for (int l = 0; l < 4; ++l) vst1q_f32(p[qi] + 4 * l, vmulq_n_f32(s[qi][l], a.scale));
+    for (int r = 0; r < n; ++r) m = p[qi][r] > m ? p[qi][r] : m;  // a NaN never becomes the max
+    const float f = std::exp(a.max[i] - m);  // 0 on the first block (max from -inf)
+    float32x4_t total = vdupq_n_f32(0);
+    for (int l = 0; l < 4; ++l) {
+      const uint32x4_t seen = vcltq_s32(vaddq_s32(vdupq_n_s32(4 * l), vld1q_s32(kLanes)), vdupq_n_s32(n));
+      // exp of x - m <= 0 (or NaN, which stays NaN); lanes not seen are 0.
+      const float32x4_t e = vreinterpretq_f32_u32(
+          vandq_u32(vreinterpretq_u32_f32(exp_nonpositive(vsubq_f32(vld1q_f32(p[qi] + 4 * l), vdupq_n_f32(m)))), seen));
+      vst1q_f32(p[qi] + 4 * l, e);
+      total = vaddq_f32(total, e);
+    }
+    a.sum[i] = a.sum[i] * f + vaddvq_f32(total);
+    a.max[i] = m;
+    rescale[qi] = f;
+  }
+  const char* values = static_cast<const char*>(a.values);
+  for (int64_t c = 0; c < a.hd; c += 16) {
+    const int nv = a.hd - c >= 16 ? 4 : static_cast<int>((a.hd - c) / 4);
+    float32x4_t o[Q][4];
+#pragma GCC unroll 4
+    for (int qi = 0; qi < Q; ++qi)
+      for (int v = 0; v < 4; ++v)
+        o[qi][v] = v < nv ? vmulq_n_f32(vld1q_f32(a.acc + (i0 + qi) * a.hd + c + 4 * v), rescale[qi]) : vdupq_n_f32(0);
+    for (int r = 0; r < rows; ++r) {
+      const char* row = values + kBytes * (r * a.v_stride + c);
+      float32x4_t val[4];
+      for (int v = 0; v < 4; ++v) val[v] = v < nv ? load4<kF16>(row + kBytes * 4 * v) : vdupq_n_f32(0);
+#pragma GCC unroll 4
+      for (int qi = 0; qi < Q; ++qi)
+        for (int v = 0; v < 4; ++v) o[qi][v] = vfmaq_n_f32(o[qi][v], val[v], p[qi][r]);
+    }
+#pragma GCC unroll 4
+    for (int qi = 0; qi < Q; ++qi)
+      for (int v = 0; v < nv; ++v) vst1q_f32(a.acc + (i0 + qi) * a.hd + c + 4 * v, o[qi][v]);
+  }
+}
+
+template <bool kF16>
+void attend_block_of(const AttendBlock& a) {
+  int i = 0;
+  for (; i + 4 <= a.nq; i += 4) attend_queries<kF16, 4>(a, i);
+  switch (a.nq - i) {
+    case 3: attend_queries<kF16, 3>(a, i); break;
+    case 2: attend_queries<kF16, 2>(a, i); break;
+    case 1: attend_queries<kF16, 1>(a, i); break;
+    default: break;
+  }
+}
+
+void attend_block(const AttendBlock& a) {
+  if (a.hd % 4 != 0) scalar_set().attend_block(a);  // head sizes that are not a multiple of 4
+  else if (a.f16) attend_block_of<true>(a);
+  else attend_block_of<false>(a);
+}
+
 }  // namespace
 
 const KernelSet* neon_kernels() {
@@ -359,6 +451,7 @@ const KernelSet* neon_kernels() {
     s.dot_rows = dot_rows;
     s.axpy_rows = axpy_rows;
     s.exp_sum = exp_sum;
+    s.attend_block = attend_block;
     return s;
   }();
   return &set;
