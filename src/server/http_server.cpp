@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <sys/socket.h>
+
 #include <cstdio>
 
 #include "gateway/gateway.h"
@@ -84,6 +86,10 @@ HttpServer::HttpServer(ServerConfig config)
   // No Nagle: a chunked answer is several small writes, and Nagle held each one back until the
   // client's delayed ACK (40 ms a request).
   http_->set_tcp_nodelay(true);
+  http_->set_socket_options([this](int sock) {
+    httplib::default_socket_options(sock);
+    listen_socket_ = sock;
+  });
   if (gateway_wanted(config_)) {
     gateway_ = std::make_unique<Gateway>(gateway_options(config_));
     ctx_->gateway = gateway_.get();
@@ -149,6 +155,13 @@ void HttpServer::bind() {
                                " (in use, or not permitted)");
     port_ = config_.port;
   }
+  // httplib listens with a backlog of 5: 16 clients connecting at once lost SYNs past it and
+  // retried them a second later (a 1 s time to first token). Listening again on the bound
+  // socket raises the queue (to net.core.somaxconn).
+  int listening = 0;
+  socklen_t len = sizeof listening;
+  if (listen_socket_ >= 0 && ::getsockopt(listen_socket_, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening)
+    ::listen(listen_socket_, SOMAXCONN);
 }
 
 void HttpServer::load_models() {

@@ -49,6 +49,7 @@ class HttpServer {
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<RouteContext> ctx_;
   std::unique_ptr<Gateway> gateway_;  // keys, quotas, audit: null when none is configured
+  int listen_socket_ = -1;  // the bound socket, as httplib's socket options callback saw it
   int port_ = 0;
   std::atomic<bool> serving_{false}, stop_requested_{false};  // see serve()
 };

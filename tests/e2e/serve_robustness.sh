@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Server robustness with curl: config file, queue limit (503 + Retry-After), client disconnect
+# Server robustness with curl: config file, listen backlog, queue limit (503 + Retry-After), client disconnect
 # freeing the slot, oversized bodies (413), malformed JSON (400), SIGTERM draining (exit 0).
 set -euo pipefail
 bin=${1:?usage: serve_robustness.sh CITADEL_BINARY}
@@ -29,6 +29,16 @@ url="http://127.0.0.1:$PORT"
 models=$(curl -sf "$url/v1/models") || models=""
 grep -q '"tiny-stories"' <<<"$models" || fail "config model id not listed"
 ok "models come from the YAML config"
+
+# The listen queue is raised past httplib's 5 (16 clients connecting at once lost SYNs and waited
+# a second for the retry): ss shows a listening socket's queue length as its Send-Q.
+if command -v ss >/dev/null 2>&1; then
+  backlog=$(ss -ltnH "sport = :$PORT" | awk '{print $3}' | head -1)
+  [ "${backlog:-0}" -ge 128 ] || fail "listen backlog is ${backlog:-unknown}, want >= 128"
+  ok "listen backlog $backlog"
+else
+  echo "skip - listen backlog: ss (iproute2) not installed"
+fi
 
 long='{"model":"tiny-stories","prompt":"Once upon a time","max_tokens":100000,"temperature":1,"stream":true}'
 curl -sN "$url/v1/completions" -d "$long" -o "$work/a.out" &
