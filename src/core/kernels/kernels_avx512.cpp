@@ -427,7 +427,10 @@ void tile_pass_q(const uint8_t* const* wq, const float* const* wd, const ActQ8_0
 // then their n / 32 float scales each.
 constexpr int kLegacyRows = 8;
 
-template <int kShift, class Unpack>
+// kGroups: rows unpacked 8 at a time, interleaved ([block][word j][row] bytes, [block][row]
+// scales: the rows8 re-layout); otherwise one row after another. unpack(i, r, values, scales)
+// unpacks row r into slot i (kGroups: the group of rows r..r+7 when i is 0, nothing otherwise).
+template <int kShift, bool kGroups, class Unpack>
 void tile_legacy(const void* w, size_t w_stride, int nr, const void* xv, int n_groups, int64_t n, float* y,
                  int64_t y_stride, void* scratch, Unpack unpack) {
   const auto* x = static_cast<const ActQ8_0x8*>(xv);
@@ -435,20 +438,25 @@ void tile_legacy(const void* w, size_t w_stride, int nr, const void* xv, int n_g
   auto* accm = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
   auto* values = reinterpret_cast<uint8_t*>(accm + 16 * kLegacyRows * 2);
   auto* scales = reinterpret_cast<float*>(values + kLegacyRows * n);
-  const uint8_t* wq[kLegacyRows];
-  const float* wd[kLegacyRows];
-  for (int i = 0; i < kLegacyRows; ++i) wq[i] = values + i * n, wd[i] = scales + i * nb;
-  tile_loop<kLegacyRows, 2>(w, w_stride, nb, nr, n_groups, [&](int i, int r) { unpack(r, values + i * n, scales + i * nb); },
+  uint8_t* wq[kLegacyRows];
+  float* wd[kLegacyRows];
+  for (int i = 0; i < kLegacyRows; ++i)
+    wq[i] = values + (kGroups ? 4 * i : i * n), wd[i] = scales + (kGroups ? i : i * nb);
+  tile_loop<kLegacyRows, 2>(w, w_stride, nb, nr, n_groups, [&](int i, int r) { unpack(i, r, wq[i], wd[i]); },
                             [&]<int R, int P>(int i0, int r0, int g0, Ahead& ahead) {
-                              tile_pass_q<R, P, kShift>(wq + i0, wd + i0, x, nb, g0, n_groups, y, y_stride, r0, accm, ahead);
+                              if constexpr (kGroups)
+                                tile_pass_q<R, P, kShift, 256, 32, 8>(wq + i0, wd + i0, x, nb, g0, n_groups, y, y_stride,
+                                                                      r0, accm, ahead);
+                              else
+                                tile_pass_q<R, P, kShift>(wq + i0, wd + i0, x, nb, g0, n_groups, y, y_stride, r0, accm, ahead);
                             });
 }
 
 void tile_q8_0(const void* w, size_t w_stride, int nr, const void* x, int n_groups, int64_t n, float* y,
                int64_t y_stride, void* scratch) {
   const auto* base = static_cast<const uint8_t*>(w);
-  tile_legacy<7>(w, w_stride, nr, x, n_groups, n, y, y_stride, scratch,
-                 [&](int r, uint8_t* values, float* scales) {
+  tile_legacy<7, false>(w, w_stride, nr, x, n_groups, n, y, y_stride, scratch,
+                 [&](int, int r, uint8_t* values, float* scales) {
     const auto* b = reinterpret_cast<const BlockQ8_0*>(base + r * w_stride);
     for (int64_t i = 0; i < n / 32; ++i) {
       scales[i] = half(b[i].d);
@@ -461,8 +469,8 @@ void tile_q8_0(const void* w, size_t w_stride, int nr, const void* x, int n_grou
 void tile_q4_0(const void* w, size_t w_stride, int nr, const void* x, int n_groups, int64_t n, float* y,
                int64_t y_stride, void* scratch) {
   const auto* base = static_cast<const uint8_t*>(w);
-  tile_legacy<3>(w, w_stride, nr, x, n_groups, n, y, y_stride, scratch,
-                 [&](int r, uint8_t* values, float* scales) {
+  tile_legacy<3, false>(w, w_stride, nr, x, n_groups, n, y, y_stride, scratch,
+                 [&](int, int r, uint8_t* values, float* scales) {
     const auto* b = reinterpret_cast<const BlockQ4_0*>(base + r * w_stride);
     for (int64_t i = 0; i < n / 32; ++i) {
       scales[i] = half(b[i].d);
@@ -474,22 +482,15 @@ void tile_q4_0(const void* w, size_t w_stride, int nr, const void* x, int n_grou
 // Q4_0 in the rows8 re-layout (core/repack.h; w is the first row's group, nr a multiple of 8): each
 // group is unpacked once per call, 8 rows per vector op, into bytes [block][word j][row] and scales
 // [block][row], which tile_pass_q reads with those strides.
-void tile_q4_0_rows8(const void* w, size_t w_stride, int nr, const void* xv, int n_groups, int64_t n, float* y,
+void tile_q4_0_rows8(const void* w, size_t w_stride, int nr, const void* x, int n_groups, int64_t n, float* y,
                      int64_t y_stride, void* scratch) {
-  const auto* x = static_cast<const ActQ8_0x8*>(xv);
   const auto* base = static_cast<const uint8_t*>(w);
-  const int64_t nb = n / 32;
-  auto* accm = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
-  auto* values = reinterpret_cast<uint8_t*>(accm + 16 * kLegacyRows * 2);
-  auto* scales = reinterpret_cast<float*>(values + kLegacyRows * n);
-  const uint8_t* wq[kLegacyRows];
-  const float* wd[kLegacyRows];
-  for (int i = 0; i < kLegacyRows; ++i) wq[i] = values + 4 * i, wd[i] = scales + i;
   const __m256i low4 = _mm256_set1_epi8(0x0F);
-  tile_loop<kLegacyRows, 2>(w, w_stride, nb, nr, n_groups, [&](int i, int r) {
+  tile_legacy<3, true>(w, w_stride, nr, x, n_groups, n, y, y_stride, scratch,
+                       [&](int i, int r, uint8_t* values, float* scales) {
     if (i != 0) return;  // the whole group with its first row
     const uint8_t* group = base + r * w_stride;  // 8 rows of w_stride bytes = one group
-    for (int64_t b = 0; b < nb; ++b) {
+    for (int64_t b = 0; b < n / 32; ++b) {
       const uint8_t* blk = group + b * 144;
       _mm256_storeu_ps(scales + 8 * b, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk))));
       for (int j = 0; j < 4; ++j) {
@@ -499,8 +500,6 @@ void tile_q4_0_rows8(const void* w, size_t w_stride, int nr, const void* xv, int
                             _mm256_and_si256(_mm256_srli_epi16(v, 4), low4));
       }
     }
-  }, [&]<int R, int P>(int i0, int r0, int g0, Ahead& ahead) {
-    tile_pass_q<R, P, 3, 256, 32, 8>(wq + i0, wd + i0, x, nb, g0, n_groups, y, y_stride, r0, accm, ahead);
   });
 }
 
@@ -1127,22 +1126,10 @@ void attend_queries(const AttendBlock& a, int i0) {
   }
 }
 
-template <bool kF16>
-void attend_block_of(const AttendBlock& a) {
-  int i = 0;
-  for (; i + 4 <= a.nq; i += 4) attend_queries<kF16, 4>(a, i);
-  switch (a.nq - i) {
-    case 3: attend_queries<kF16, 3>(a, i); break;
-    case 2: attend_queries<kF16, 2>(a, i); break;
-    case 1: attend_queries<kF16, 1>(a, i); break;
-    default: break;
-  }
-}
-
 void attend_block(const AttendBlock& a) {
   if (a.hd % 16 != 0) scalar_set().attend_block(a);  // head sizes that are not a multiple of 16
-  else if (a.f16) attend_block_of<true>(a);
-  else attend_block_of<false>(a);
+  else if (a.f16) in_fours(a.nq, [&]<int Q>(int i0) { attend_queries<true, Q>(a, i0); });
+  else in_fours(a.nq, [&]<int Q>(int i0) { attend_queries<false, Q>(a, i0); });
 }
 
 // --- activation quantization: act_quant.cpp's arithmetic (amax / 127, x * (1 / d) rounded to

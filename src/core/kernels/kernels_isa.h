@@ -10,4 +10,19 @@ const KernelSet* avx512_kernels();           // kernels_avx512.cpp: needs avx512
 const KernelSet* avx512_emulated_kernels();  // kernels_avx512_emulated.cpp (SIMDe): avx2, fma, f16c
 const KernelSet* neon_kernels();  // kernels_neon.cpp: aarch64
 
+// attend.template operator()<Q>(i0) over nq queries: four at a time, then the one to three left
+// (the SIMD attend_block forms; each file passes its own lambda, a type of its own, so no
+// instantiation compiled for one instruction set can stand in for another's).
+template <class Attend>
+void in_fours(int nq, Attend attend) {
+  int i = 0;
+  for (; i + 4 <= nq; i += 4) attend.template operator()<4>(i);
+  switch (nq - i) {
+    case 3: attend.template operator()<3>(i); break;
+    case 2: attend.template operator()<2>(i); break;
+    case 1: attend.template operator()<1>(i); break;
+    default: break;
+  }
+}
+
 }  // namespace citadel::kernels

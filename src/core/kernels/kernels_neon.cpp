@@ -424,22 +424,10 @@ void attend_queries(const AttendBlock& a, int i0) {
   }
 }
 
-template <bool kF16>
-void attend_block_of(const AttendBlock& a) {
-  int i = 0;
-  for (; i + 4 <= a.nq; i += 4) attend_queries<kF16, 4>(a, i);
-  switch (a.nq - i) {
-    case 3: attend_queries<kF16, 3>(a, i); break;
-    case 2: attend_queries<kF16, 2>(a, i); break;
-    case 1: attend_queries<kF16, 1>(a, i); break;
-    default: break;
-  }
-}
-
 void attend_block(const AttendBlock& a) {
   if (a.hd % 4 != 0) scalar_set().attend_block(a);  // head sizes that are not a multiple of 4
-  else if (a.f16) attend_block_of<true>(a);
-  else attend_block_of<false>(a);
+  else if (a.f16) in_fours(a.nq, [&]<int Q>(int i0) { attend_queries<true, Q>(a, i0); });
+  else in_fours(a.nq, [&]<int Q>(int i0) { attend_queries<false, Q>(a, i0); });
 }
 
 }  // namespace
