@@ -57,8 +57,8 @@ struct KernelSet {
   // its sums are those of the rounded activations, not of the float ones.
   bool bf16_tile_rounds_activations = false;
 
-  // Float helpers of attention over the rows of a KV block (a set without them gets the scalar
-  // ones from active()). dot_rows: out[i] = dot(rows + i * stride, x, n) for i < n_rows.
+  // Float helpers over rows (the training attention, softmax; a set without them gets the
+  // scalar ones from active()). dot_rows: out[i] = dot(rows + i * stride, x, n) for i < n_rows.
   // axpy_rows: y += sum over i < n_rows of a[i] * (rows + i * stride). exp_sum: x[i] =
   // exp(x[i] - max) for i < n, returning their sum (the body of a softmax).
   void (*dot_rows)(const float* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) = nullptr;
