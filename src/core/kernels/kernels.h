@@ -28,9 +28,10 @@ inline size_t tile_scratch_bytes(int64_t n) { return 16 * static_cast<size_t>(n)
 // query are hd multiply-adds of whole vectors; its values are rows, v_stride values apart. Both
 // are floats, or fp16 when f16. Query i (hd floats at q[i]) sees the block's first seen[i] keys
 // (0..kKeys; 0 leaves it as it is once an earlier block has set its max). With its scores
-// s_r = scale * q[i] . key_r, as softmax_block (softmax.h) does: max[i] becomes the largest of max[i] and the s_r (a NaN score never becomes it: it gives NaN
-// weights), sum[i] = sum[i] * f + sum_r exp(s_r - max[i]), and the hd floats at acc + i * hd =
-// acc * f + sum_r exp(s_r - max[i]) * value_r, where f = exp(old max[i] - new max[i]).
+// s_r = scale * q[i] . key_r, as softmax_block (softmax.h) does: max[i] becomes the largest of
+// max[i] and the s_r (a NaN score never becomes it: it gives NaN weights), sum[i] = sum[i] * f +
+// sum_r exp(s_r - max[i]), and the hd floats at acc + i * hd = acc * f + sum_r exp(s_r - max[i]) *
+// value_r, where f = exp(old max[i] - new max[i]).
 struct AttendBlock {
   static constexpr int kKeys = 16;
   const void* keys;
