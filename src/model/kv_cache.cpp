@@ -77,17 +77,18 @@ void KvCache::store(int64_t layer, int32_t seq, int64_t pos, const float* k, con
   const int64_t r = pos % kBlockSize;
   uint8_t* keys = storage_.data() + offset(0, layer, seq, pos);
   uint8_t* values = storage_.data() + offset(1, layer, seq, pos) + static_cast<size_t>(r * kv_dim_) * value_bytes();
+  auto store_transposed = [&](auto* kt, const auto* in) {
+    for (int64_t d = 0; d < kv_dim_; ++d) kt[d * kBlockSize + r] = in[d];
+  };
   if (type_ == KvType::F32) {
-    auto* kt = reinterpret_cast<float*>(keys);
-    for (int64_t d = 0; d < kv_dim_; ++d) kt[d * kBlockSize + r] = k[d];
+    store_transposed(reinterpret_cast<float*>(keys), k);
     std::memcpy(values, v, static_cast<size_t>(kv_dim_) * sizeof(float));
     return;
   }
   thread_local std::vector<uint16_t> half;
   half.resize(static_cast<size_t>(kv_dim_));
   kernels::active().to_f16(k, half.data(), kv_dim_);
-  auto* kt = reinterpret_cast<uint16_t*>(keys);
-  for (int64_t d = 0; d < kv_dim_; ++d) kt[d * kBlockSize + r] = half[d];
+  store_transposed(reinterpret_cast<uint16_t*>(keys), half.data());
   kernels::active().to_f16(v, reinterpret_cast<uint16_t*>(values), kv_dim_);
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/kernels/kernels.h"
+#include "core/kernels/softmax.h"
 
 namespace citadel {
 namespace {
@@ -32,9 +33,8 @@ void attention_forward(const AttentionShape& s, const std::vector<int64_t>& star
       const int64_t t = job / s.n_head, h = job % s.n_head, kvh = h / group, t0 = first[t], n = t - t0 + 1;
       p.resize(static_cast<size_t>(n));
       ks.dot_rows(k + t0 * kvd + kvh * hd, kvd, static_cast<int>(n), q + t * qd + h * hd, hd, p.data());
-      float max = -INFINITY;
-      for (float& x : p) max = std::max(max, x *= scale);
-      const float sum = ks.exp_sum(p.data(), n, max);
+      float max = -INFINITY, sum = 0.0f;
+      kernels::softmax_block(ks, p.data(), n, scale, &max, &sum);
       lse[t * s.n_head + h] = max + std::log(sum);
       for (float& x : p) x /= sum;
       float* o = out + t * qd + h * hd;

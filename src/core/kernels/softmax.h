@@ -1,5 +1,7 @@
 // The softmax of attention: scores scaled by 1/sqrt(head size), then normalised exponentials;
-// whole, or online over blocks of scores (flash attention: one block in memory at a time).
+// whole, or online over blocks of scores (flash attention: one block in memory at a time). The
+// training attention (train/attention.cpp) uses it; the serving attention makes the same online
+// step on a block's scores in registers (kernels::AttendBlock, the same rules for max and NaN).
 #pragma once
 #include <cstdint>
 
