@@ -42,6 +42,25 @@ namespace citadel::kernels {
 namespace {
 
 inline float half(uint16_t h) { return _cvtsh_ss(h); }
+// Keeps a running sum in a register: GCC otherwise left one of a tile's sums on the stack, a
+// store and a reload around every instruction that adds to it. (SIMDe's vectors are structs in
+// memory: nothing to pin in the emulated build.)
+template <class T>
+inline void pin_address(T*& p) {
+#if !defined(CITADEL_AVX512_EMULATED)
+  asm("" : "+r"(p));
+#else
+  (void)p;
+#endif
+}
+template <class V>
+inline void pin(V& v) {
+#if !defined(CITADEL_AVX512_EMULATED)
+  asm("" : "+v"(v));
+#else
+  (void)v;
+#endif
+}
 inline int32_t word_at(const void* p) {
   int32_t w;
   std::memcpy(&w, p, 4);
@@ -306,23 +325,36 @@ float dot_q6_k(const void* w, const void* x, int64_t n) {
 // serves P products and each token vector R. A last odd group fills both halves and only its
 // own 8 outputs are stored.
 
+// Rows 0..7 of 8 tokens' sums (row r's at in + r * in_stride, token t in lane t) to the tokens'
+// outputs (8 floats at out + t * out_stride, t < tokens): an 8x8 transpose in registers.
+inline void store_transposed8(const float* in, int64_t in_stride, float* out, int64_t out_stride, int tokens) {
+  __m256 v[8], t[8];
+  for (int r = 0; r < 8; ++r) v[r] = _mm256_loadu_ps(in + r * in_stride);
+  for (int r = 0; r < 8; r += 2) t[r] = _mm256_unpacklo_ps(v[r], v[r + 1]), t[r + 1] = _mm256_unpackhi_ps(v[r], v[r + 1]);
+  for (int q = 0; q < 8; q += 4) {  // rows q..q+3: lanes (q, q+1, q+2, q+3) per token pair
+    v[q] = _mm256_shuffle_ps(t[q], t[q + 2], 0x44), v[q + 1] = _mm256_shuffle_ps(t[q], t[q + 2], 0xEE);
+    v[q + 2] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0x44), v[q + 3] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0xEE);
+  }
+  for (int k = 0; k < 4; ++k) {
+    if (k < tokens) _mm256_storeu_ps(out + k * out_stride, _mm256_permute2f128_ps(v[k], v[k + 4], 0x20));
+    if (k + 4 < tokens) _mm256_storeu_ps(out + (k + 4) * out_stride, _mm256_permute2f128_ps(v[k], v[k + 4], 0x31));
+  }
+}
+
 // Columns r0 .. r0 + R - 1 of y from sums laid out [r][pair][16 tokens] (`pairs` pairs per row,
 // P of them here, from group g0), token by token: y's rows are far apart (a matrix row of
 // floats), and single scattered floats cost a tenth of the tile's time; with 8 rows each token
-// takes one 8-float store.
+// takes one 8-float store, transposed in registers.
 template <int R, int P>
 void store_tile(const float* sums, int pairs, float* y, int64_t y_stride, int g0, int n_groups, int r0) {
   for (int p = 0; p < P; ++p) {
     const int g = g0 + 2 * p, tokens = g + 1 < n_groups ? 16 : 8;
-    for (int t = 0; t < tokens; ++t) {
-      float* out = y + (8 * static_cast<int64_t>(g) + t) * y_stride + r0;
-      const float* in = sums + 16 * p + t;
-      if constexpr (R == 8) {
-        const __m256i rows = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(16 * pairs));
-        _mm256_storeu_ps(out, _mm256_i32gather_ps(in, rows, 4));
-      } else {
-        for (int r = 0; r < R; ++r) out[r] = in[16 * pairs * r];
-      }
+    float* out = y + 8 * static_cast<int64_t>(g) * y_stride + r0;
+    if constexpr (R == 8) {
+      for (int h = 0; h < tokens; h += 8) store_transposed8(sums + 16 * p + h, 16 * pairs, out + h * y_stride, y_stride, 8);
+    } else {
+      for (int t = 0; t < tokens; ++t)
+        for (int r = 0; r < R; ++r) out[t * y_stride + r] = sums[16 * pairs * r + 16 * p + t];
     }
   }
 }
@@ -378,18 +410,25 @@ inline void pair_groups(const T* x, int64_t per_group, int g0, int p, int n_grou
 // Legacy formats (Q8_0, Q4_0): row values as unsigned bytes (Q8_0: w + 128; Q4_0: the nibbles),
 // so the products need no sign fix-ups; the offset (128 resp. 8 times the token's block sum) is
 // where each block's int32 sums start.
-// Row r's value bytes 4j..4j+3 of block b lie at wq[r] + kBlockBytes * b + kWordBytes * j and its
-// scale at wd[r][kScaleStride * b]: rows one after another (32, 4, 1), or an 8-row group's words
-// and scales interleaved (256, 32, 8: unpacked from the rows8 re-layout).
-template <int R, int P, int kShift, int kBlockBytes = 32, int kWordBytes = 4, int kScaleStride = 1>
-void tile_pass_q(const uint8_t* const* wq, const float* const* wd, const ActQ8_0x8* x, int64_t nb, int g0, int n_groups,
-                 float* y, int64_t y_stride, int r0, float* accm, Ahead& ahead) {
+// The rows of a pass are unpacked 8 to a 256-byte block: row r's value bytes 4j..4j+3 of block b
+// lie at wq + 256 * b + kRowBytes * r + kWordBytes * j, its scale at wd[8 * b + r]. Rows one after
+// another within the block (32, 4), or the words of the rows interleaved (4, 32: as the rows8
+// re-layout has them). One base pointer and constant offsets: with a pointer per row, GCC ran out
+// of general registers and parked the pointers in vector ones, for a third of the tile's speed.
+template <int R, int P, int kShift, int kRowBytes, int kWordBytes>
+void tile_pass_q(const uint8_t* wq, const float* wd, const ActQ8_0x8* x, int64_t nb, int g0, int n_groups, float* y,
+                 int64_t y_stride, int r0, float* accm, Ahead& ahead) {
   const ActQ8_0x8 *xa[P], *xb[P];
   for (int p = 0; p < P; ++p) pair_groups(x, nb, g0, p, n_groups, &xa[p], &xb[p]);
   // The float sums live in accm (touched once per block): the registers go to the int32 sums.
   for (int i = 0; i < R * P; ++i) _mm512_store_ps(accm + 16 * i, _mm512_setzero_ps());
   for (int64_t b = 0; b < nb; ++b) {
     ahead.step();
+    // accm's address hidden from GCC per block: it otherwise kept the float sums in registers
+    // across the loop, leaving too few for the int32 sums (spilled around every vpdpbusd).
+    float* acc = accm;
+    pin_address(acc);
+    const uint8_t* blk = wq + 256 * b;
     __m512i sum[R][P];
 #pragma GCC unroll 4
     for (int p = 0; p < P; ++p) {
@@ -404,9 +443,12 @@ void tile_pass_q(const uint8_t* const* wq, const float* const* wd, const ActQ8_0
       for (int p = 0; p < P; ++p) xv[p] = pair_i(xa[p][b].qs + 32 * j, xb[p][b].qs + 32 * j);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
-        const __m512i wb = _mm512_set1_epi32(word_at(wq[r] + kBlockBytes * b + kWordBytes * j));
+        const __m512i wb = _mm512_set1_epi32(word_at(blk + kRowBytes * r + kWordBytes * j));
 #pragma GCC unroll 4
-        for (int p = 0; p < P; ++p) sum[r][p] = _mm512_dpbusd_epi32(sum[r][p], wb, xv[p]);
+        for (int p = 0; p < P; ++p) {
+          sum[r][p] = _mm512_dpbusd_epi32(sum[r][p], wb, xv[p]);
+          pin(sum[r][p]);
+        }
       }
     }
 #pragma GCC unroll 4
@@ -414,8 +456,8 @@ void tile_pass_q(const uint8_t* const* wq, const float* const* wd, const ActQ8_0
       const __m512 dx = pair_f(xa[p][b].d, xb[p][b].d);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
-        float* a = accm + 16 * (P * r + p);
-        _mm512_store_ps(a, _mm512_fmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(wd[r][kScaleStride * b])), _mm512_cvtepi32_ps(sum[r][p]),
+        float* a = acc + 16 * (P * r + p);
+        _mm512_store_ps(a, _mm512_fmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(wd[8 * b + r])), _mm512_cvtepi32_ps(sum[r][p]),
                                            _mm512_load_ps(a)));
       }
     }
@@ -427,9 +469,11 @@ void tile_pass_q(const uint8_t* const* wq, const float* const* wd, const ActQ8_0
 // then their n / 32 float scales each.
 constexpr int kLegacyRows = 8;
 
-// kGroups: rows unpacked 8 at a time, interleaved ([block][word j][row] bytes, [block][row]
-// scales: the rows8 re-layout); otherwise one row after another. unpack(i, r, values, scales)
-// unpacks row r into slot i (kGroups: the group of rows r..r+7 when i is 0, nothing otherwise).
+// kGroups: rows unpacked 8 at a time with their words interleaved (the rows8 re-layout); otherwise
+// row by row. unpack(i, r, values, scales) unpacks row r into slot i: block b's 32 bytes at values
+// + 256 * b (+ 32 * i, done here), its scale at scales[8 * b] (+ i). With kGroups, the whole group
+// of rows r..r+7 when i is 0 (row i's word j of block b at values + 256 * b + 32 * j + 4 * i, its
+// scale at scales[8 * b + i]), nothing otherwise.
 template <int kShift, bool kGroups, class Unpack>
 void tile_legacy(const void* w, size_t w_stride, int nr, const void* xv, int n_groups, int64_t n, float* y,
                  int64_t y_stride, void* scratch, Unpack unpack) {
@@ -438,29 +482,25 @@ void tile_legacy(const void* w, size_t w_stride, int nr, const void* xv, int n_g
   auto* accm = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
   auto* values = reinterpret_cast<uint8_t*>(accm + 16 * kLegacyRows * 2);
   auto* scales = reinterpret_cast<float*>(values + kLegacyRows * n);
-  uint8_t* wq[kLegacyRows];
-  float* wd[kLegacyRows];
-  for (int i = 0; i < kLegacyRows; ++i)
-    wq[i] = values + (kGroups ? 4 * i : i * n), wd[i] = scales + (kGroups ? i : i * nb);
-  tile_loop<kLegacyRows, 2>(w, w_stride, nb, nr, n_groups, [&](int i, int r) { unpack(i, r, wq[i], wd[i]); },
-                            [&]<int R, int P>(int i0, int r0, int g0, Ahead& ahead) {
-                              if constexpr (kGroups)
-                                tile_pass_q<R, P, kShift, 256, 32, 8>(wq + i0, wd + i0, x, nb, g0, n_groups, y, y_stride,
-                                                                      r0, accm, ahead);
-                              else
-                                tile_pass_q<R, P, kShift>(wq + i0, wd + i0, x, nb, g0, n_groups, y, y_stride, r0, accm, ahead);
-                            });
+  constexpr int kRowBytes = kGroups ? 4 : 32, kWordBytes = kGroups ? 32 : 4;
+  tile_loop<kLegacyRows, 2>(
+      w, w_stride, nb, nr, n_groups,
+      [&](int i, int r) { unpack(i, r, values + (kGroups ? 0 : kRowBytes * i), scales + (kGroups ? 0 : i)); },
+      [&]<int R, int P>(int i0, int r0, int g0, Ahead& ahead) {
+        tile_pass_q<R, P, kShift, kRowBytes, kWordBytes>(values + kRowBytes * i0, scales + i0, x, nb, g0, n_groups, y,
+                                                         y_stride, r0, accm, ahead);
+      });
 }
 
 void tile_q8_0(const void* w, size_t w_stride, int nr, const void* x, int n_groups, int64_t n, float* y,
                int64_t y_stride, void* scratch) {
   const auto* base = static_cast<const uint8_t*>(w);
   tile_legacy<7, false>(w, w_stride, nr, x, n_groups, n, y, y_stride, scratch,
-                 [&](int, int r, uint8_t* values, float* scales) {
+                        [&](int, int r, uint8_t* values, float* scales) {
     const auto* b = reinterpret_cast<const BlockQ8_0*>(base + r * w_stride);
     for (int64_t i = 0; i < n / 32; ++i) {
-      scales[i] = half(b[i].d);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(values + 32 * i),
+      scales[8 * i] = half(b[i].d);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(values + 256 * i),
                           _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs)), _mm256_set1_epi8(-128)));
     }
   });
@@ -470,11 +510,11 @@ void tile_q4_0(const void* w, size_t w_stride, int nr, const void* x, int n_grou
                int64_t y_stride, void* scratch) {
   const auto* base = static_cast<const uint8_t*>(w);
   tile_legacy<3, false>(w, w_stride, nr, x, n_groups, n, y, y_stride, scratch,
-                 [&](int, int r, uint8_t* values, float* scales) {
+                        [&](int, int r, uint8_t* values, float* scales) {
     const auto* b = reinterpret_cast<const BlockQ4_0*>(base + r * w_stride);
     for (int64_t i = 0; i < n / 32; ++i) {
-      scales[i] = half(b[i].d);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(values + 32 * i), nibbles32(b[i].qs));
+      scales[8 * i] = half(b[i].d);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(values + 256 * i), nibbles32(b[i].qs));
     }
   });
 }
