@@ -746,11 +746,15 @@ void tile_pass_float(const float* w, const float* xs, int64_t kc, float* sums) {
     for (int p = 0; p < P; ++p) _mm512_store_ps(sums + 16 * (4 * r + p), acc[r][p]);
 }
 
-// The rn rows of a chunk, kR at a time while they last, then one by one.
-template <int kR, int P>
-void float_rows(const float* ws, const float* xs, int64_t kc, float* sums, int rn) {
+// The rn rows of a chunk, kR at a time while they last, then one by one; ahead.step() fetches a
+// few lines of the weights to come after each pass.
+template <int kR, int P, class Fetch>
+void float_rows(const float* ws, const float* xs, int64_t kc, float* sums, int rn, Fetch& ahead) {
   int r = 0;
-  for (; r + kR <= rn; r += kR) tile_pass_float<kR, P>(ws + r * kWiden, xs, kc, sums + r * 64);
+  for (; r + kR <= rn; r += kR) {
+    tile_pass_float<kR, P>(ws + r * kWiden, xs, kc, sums + r * 64);
+    ahead.step(kR);
+  }
   for (; r + 4 <= rn; r += 4) tile_pass_float<4, P>(ws + r * kWiden, xs, kc, sums + r * 64);
   for (; r < rn; ++r) tile_pass_float<1, P>(ws + r * kWiden, xs, kc, sums + r * 64);
 }
@@ -771,6 +775,38 @@ void store_float_sums(const float* sums, int rn, int pairs, float* y, int64_t y_
   else if (pairs == 2) store.template operator()<2>();
   else store.template operator()<1>();
 }
+
+// The weights the widening after this one reads (the next kWiden values of the chunk's rows, or
+// the next chunk's first ones), an eighth per kFloatChunk step of the current stage, a few lines
+// between passes (all at once, the prefetches wait on the line-fill buffers), so that the widening
+// finds them in cache: 64 rows of 512 bytes are too many short streams for the hardware
+// prefetchers, and the widening waited on memory for a fifth of an F16 prefill.
+struct StageAhead {
+  const uint8_t* row = nullptr;  // the row being fetched
+  size_t stride = 0;
+  int rows = 0;                  // rows left after this one
+  int64_t off = 0, bytes = 0;    // the next line of `row`, the bytes to fetch of each
+  StageAhead(const uint8_t* base, size_t w_stride, int nr, int64_t n, int r0, int64_t k0) : stride(w_stride) {
+    int64_t k = k0 - k0 % kWiden + kWiden;
+    int first = r0;
+    if (k >= n) k = 0, first += kFloatRows;
+    constexpr int kSteps = kWiden / kFloatChunk, kRowsPerStep = kFloatRows / kSteps;
+    first += static_cast<int>(k0 % kWiden / kFloatChunk) * kRowsPerStep;
+    const int last = first + kRowsPerStep < nr ? first + kRowsPerStep : nr;
+    if (first >= last) return;
+    row = base + first * w_stride + 2 * k;
+    rows = last - first - 1;
+    bytes = 2 * (n - k < kWiden ? n - k : kWiden);
+  }
+  void step(int lines) {
+    for (; lines > 0 && row; --lines) {
+      _mm_prefetch(reinterpret_cast<const char*>(row + off), _MM_HINT_T0);
+      if ((off += 64) < bytes) continue;
+      off = 0;
+      row = rows-- > 0 ? row + stride : nullptr;
+    }
+  }
+};
 
 template <class Load>
 void tile_float(const void* w, size_t w_stride, int nr, const void* xv, int n_groups, int64_t n, float* y,
@@ -808,11 +844,12 @@ void tile_float(const void* w, size_t w_stride, int nr, const void* xv, int n_gr
         for (int p = 0; p < pairs; ++p)
           for (int64_t k = 0; k < kc; ++k)
             _mm512_store_ps(xs + 16 * (p * kFloatChunk + k), pair_f(xa[p] + 8 * (k0 + k), xb[p] + 8 * (k0 + k)));
+        StageAhead ahead(base, w_stride, nr, n, r0, k0);
         const float* wk = ws + k0 % kWiden;
-        if (pairs == 4) float_rows<4, 4>(wk, xs, kc, sums, rn);
-        else if (pairs == 3) float_rows<4, 3>(wk, xs, kc, sums, rn);
-        else if (pairs == 2) float_rows<8, 2>(wk, xs, kc, sums, rn);
-        else float_rows<16, 1>(wk, xs, kc, sums, rn);
+        if (pairs == 4) float_rows<4, 4>(wk, xs, kc, sums, rn, ahead);
+        else if (pairs == 3) float_rows<4, 3>(wk, xs, kc, sums, rn, ahead);
+        else if (pairs == 2) float_rows<8, 2>(wk, xs, kc, sums, rn, ahead);
+        else float_rows<16, 1>(wk, xs, kc, sums, rn, ahead);
       }
       store_float_sums(sums, rn, pairs, y, y_stride, g0, n_groups, r0);
     }
