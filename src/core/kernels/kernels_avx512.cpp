@@ -6,10 +6,9 @@
 // to intrinsics and its own static helpers (an inline function shared with other files could be
 // emitted here with AVX-512 instructions and picked by the linker for the portable code).
 //
-// BF16 weights are widened by a shift and multiplied with FMA, like F16 after vcvtph2ps. vdpbf16ps
-// was measured and left out (docs/performance.md): it needs the activations rounded to bf16 (not
-// the sums the other sets compute) and ran at a quarter of the 512-bit FMA's instruction rate here,
-// half its products per cycle.
+// BF16 weights in the dot (decode) are widened by a shift and multiplied with FMA, like F16 after
+// vcvtph2ps; the BF16 prefill tile uses vdpbf16ps where the CPU has AVX512_BF16 (rounding the
+// activations to bf16, as llama.cpp does; bench/avx512_bf16_dot.cpp and docs/performance.md).
 #include "core/kernels/kernels_isa.h"
 
 #if defined(CITADEL_AVX512_EMULATED)
@@ -42,9 +41,8 @@ namespace citadel::kernels {
 namespace {
 
 inline float half(uint16_t h) { return _cvtsh_ss(h); }
-// Keeps a running sum in a register: GCC otherwise left one of a tile's sums on the stack, a
-// store and a reload around every instruction that adds to it. (SIMDe's vectors are structs in
-// memory: nothing to pin in the emulated build.)
+// Hides a pointer's value from GCC, so that what it points to is not kept in registers across a
+// loop (SIMDe's vectors are structs in memory: nothing to hide or pin in the emulated build).
 template <class T>
 inline void pin_address(T*& p) {
 #if !defined(CITADEL_AVX512_EMULATED)
@@ -53,6 +51,8 @@ inline void pin_address(T*& p) {
   (void)p;
 #endif
 }
+// Keeps a running sum in a register: GCC otherwise left one of a tile's sums on the stack, a
+// store and a reload around every instruction that adds to it.
 template <class V>
 inline void pin(V& v) {
 #if !defined(CITADEL_AVX512_EMULATED)
@@ -326,8 +326,8 @@ float dot_q6_k(const void* w, const void* x, int64_t n) {
 // own 8 outputs are stored.
 
 // Rows 0..7 of 8 tokens' sums (row r's at in + r * in_stride, token t in lane t) to the tokens'
-// outputs (8 floats at out + t * out_stride, t < tokens): an 8x8 transpose in registers.
-inline void store_transposed8(const float* in, int64_t in_stride, float* out, int64_t out_stride, int tokens) {
+// outputs (8 floats at out + t * out_stride): an 8x8 transpose in registers.
+inline void store_transposed8(const float* in, int64_t in_stride, float* out, int64_t out_stride) {
   __m256 v[8], t[8];
   for (int r = 0; r < 8; ++r) v[r] = _mm256_loadu_ps(in + r * in_stride);
   for (int r = 0; r < 8; r += 2) t[r] = _mm256_unpacklo_ps(v[r], v[r + 1]), t[r + 1] = _mm256_unpackhi_ps(v[r], v[r + 1]);
@@ -336,8 +336,8 @@ inline void store_transposed8(const float* in, int64_t in_stride, float* out, in
     v[q + 2] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0x44), v[q + 3] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0xEE);
   }
   for (int k = 0; k < 4; ++k) {
-    if (k < tokens) _mm256_storeu_ps(out + k * out_stride, _mm256_permute2f128_ps(v[k], v[k + 4], 0x20));
-    if (k + 4 < tokens) _mm256_storeu_ps(out + (k + 4) * out_stride, _mm256_permute2f128_ps(v[k], v[k + 4], 0x31));
+    _mm256_storeu_ps(out + k * out_stride, _mm256_permute2f128_ps(v[k], v[k + 4], 0x20));
+    _mm256_storeu_ps(out + (k + 4) * out_stride, _mm256_permute2f128_ps(v[k], v[k + 4], 0x31));
   }
 }
 
@@ -351,7 +351,7 @@ void store_tile(const float* sums, int pairs, float* y, int64_t y_stride, int g0
     const int g = g0 + 2 * p, tokens = g + 1 < n_groups ? 16 : 8;
     float* out = y + 8 * static_cast<int64_t>(g) * y_stride + r0;
     if constexpr (R == 8) {
-      for (int h = 0; h < tokens; h += 8) store_transposed8(sums + 16 * p + h, 16 * pairs, out + h * y_stride, y_stride, 8);
+      for (int h = 0; h < tokens; h += 8) store_transposed8(sums + 16 * p + h, 16 * pairs, out + h * y_stride, y_stride);
     } else {
       for (int t = 0; t < tokens; ++t)
         for (int r = 0; r < R; ++r) out[t * y_stride + r] = sums[16 * pairs * r + 16 * p + t];
@@ -421,8 +421,8 @@ inline void pair_groups(const T* x, int64_t per_group, int g0, int p, int n_grou
 // The rows of a pass are unpacked 8 to a 256-byte block: row r's value bytes 4j..4j+3 of block b
 // lie at wq + 256 * b + kRowBytes * r + kWordBytes * j, its scale at wd[8 * b + r]. Rows one after
 // another within the block (32, 4), or the words of the rows interleaved (4, 32: as the rows8
-// re-layout has them). One base pointer and constant offsets: with a pointer per row, GCC ran out
-// of general registers and parked the pointers in vector ones, for a third of the tile's speed.
+// re-layout has them). One base pointer and constant offsets (with a pointer per row, GCC ran
+// short of general registers and parked the row pointers in vector ones).
 template <int R, int P, int kShift, int kRowBytes, int kWordBytes>
 void tile_pass_q(const uint8_t* wq, const float* wd, const ActQ8_0x8* x, int64_t nb, int g0, int n_groups, float* y,
                  int64_t y_stride, int r0, float* accm, Ahead& ahead) {
