@@ -236,10 +236,13 @@ TEST(Matmul, EveryTypeAndBatchSizeMatchesReference) {
     w.ne[0] = k;
     w.ne[1] = m;
     w.data = wbytes.data();
-    const auto x = random_floats(64 * k, rng);
+    const auto x = random_floats(137 * k, rng);
+    std::vector<int64_t> batches;  // one by one to 20, then sparser, then more groups than one
+    for (int64_t nt = 1; nt <= 64; nt += (nt < 20 ? 1 : 7)) batches.push_back(nt);  // tile call takes
+    for (int64_t nt : {72, 137}) batches.push_back(nt);
     for (int threads : {1, 3}) {
       ThreadPool pool(threads);
-      for (int64_t nt = 1; nt <= 64; nt += (nt < 20 ? 1 : 7)) {
+      for (int64_t nt : batches) {
         std::vector<float> y(nt * m, NAN);
         matmul(w, x.data(), nt, y.data(), pool);
         for (int64_t t = 0; t < nt; ++t)

@@ -132,14 +132,14 @@ TEST(Repack, Rows8TileOfEverySetGivesTheFileLayoutTilesSums) {
 TEST(Repack, MatmulAndGetRowOnAReLaidMatrixMatchTheFileLayout) {
   std::mt19937 rng(47);
   std::normal_distribution<float> dist(0.0f, 1.0f);
-  const int64_t k = 256, m = 40;
+  const int64_t k = 256, m = 136;  // several chunks of rows
   ThreadPool pool(3);
   const Q4Matrix plain = random_q4_0(m, k, rng);
   const Rows8Buffer packed = repack_rows8(plain.t, pool);
   Tensor p = plain.t;
   p.data = packed.data();
   p.rows8 = true;
-  for (int64_t nt : {1, 2, 3, 8, 11, 17}) {
+  for (int64_t nt : {1, 2, 3, 8, 11, 17, 75, 137}) {
     std::vector<float> x(nt * k), want(nt * m), got(nt * m);
     for (auto& v : x) v = dist(rng);
     matmul(plain.t, x.data(), nt, want.data(), pool);

@@ -371,14 +371,6 @@ struct Ahead {
   }
 };
 
-// Step b of a pass over the tokens of groups g0 .. g0 + 2 * pairs - 1 fetches the y line of its
-// token b at column r0, so that the pass's stores at the end find their lines (a token's outputs
-// are a matrix row apart: y is megabytes, and stores that miss stall the next pass).
-inline void prefetch_output(const float* y, int64_t y_stride, int g0, int n_groups, int r0, int64_t b, int pairs) {
-  const int64_t token = 8 * static_cast<int64_t>(g0) + b;
-  if (b < 16 * pairs && token < 8 * static_cast<int64_t>(n_groups)) _mm_prefetch(reinterpret_cast<const char*>(y + token * y_stride + r0), _MM_HINT_T0);
-}
-
 // Runs pass<R, P>(i0, r0, g0, ahead) over nr rows (prepared kRows at a time by prepare(i, r))
 // and n_groups groups (2 * kPairs at a time); each pass calls ahead.step() once per block
 // (`steps` blocks), which prefetches the next kRows rows of w (stride apart; past nr too: most
@@ -432,7 +424,6 @@ void tile_pass_q(const uint8_t* wq, const float* wd, const ActQ8_0x8* x, int64_t
   for (int i = 0; i < R * P; ++i) _mm512_store_ps(accm + 16 * i, _mm512_setzero_ps());
   for (int64_t b = 0; b < nb; ++b) {
     ahead.step();
-    prefetch_output(y, y_stride, g0, n_groups, r0, b, P);
     // accm's address hidden from GCC per block: it otherwise kept the float sums in registers
     // across the loop, leaving too few for the int32 sums (spilled around every vpdpbusd).
     float* acc = accm;
