@@ -1163,22 +1163,33 @@ void attend_queries(const AttendBlock& a, int i0) {
   }
   for (int qi = 0; qi < Q; ++qi) s[qi] = _mm512_add_ps(s[qi], s2[qi]);
   alignas(64) float p[Q][kKeys];
-  __m512 rescale[Q];
+  alignas(64) float old_max[16] = {}, new_max[16] = {}, factor[16];
+  __m512 v[Q];
   int rows = 0;
   for (int qi = 0; qi < Q; ++qi) {
     const int i = i0 + qi, n = a.seen[i];
     rows = n > rows ? n : rows;
-    const __m512 v = _mm512_mul_ps(s[qi], _mm512_set1_ps(a.scale));
-    const __mmask16 seen = static_cast<__mmask16>((1u << n) - 1);
-    const __mmask16 usable = seen & _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);  // a NaN is never the max
-    const float block_max = hmax(_mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), usable, v));
-    const float m = block_max > a.max[i] ? block_max : a.max[i];
-    const float f = std::exp(a.max[i] - m);  // 0 on the first block (max from -inf)
-    const __m512 e = _mm512_maskz_mov_ps(seen, exp_clamped(_mm512_sub_ps(v, _mm512_set1_ps(m))));
+    v[qi] = _mm512_mul_ps(s[qi], _mm512_set1_ps(a.scale));
+    const __mmask16 usable = static_cast<__mmask16>((1u << n) - 1) & _mm512_cmp_ps_mask(v[qi], v[qi], _CMP_ORD_Q);
+    const float block_max = hmax(_mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), usable, v[qi]));  // never a NaN
+    old_max[qi] = a.max[i];
+    new_max[qi] = block_max > a.max[i] ? block_max : a.max[i];
+  }
+  // The Q rescale factors exp(old max - new max) in one vector (a scalar exp per query was a call
+  // that spilled the vector registers): 0 where the old max is -inf and the new one is not (the
+  // first block), NaN where both are (no usable key yet), as exp gives.
+  const __m512 d = _mm512_sub_ps(_mm512_load_ps(old_max), _mm512_load_ps(new_max));
+  _mm512_store_ps(factor, _mm512_mask_mov_ps(exp_clamped(d), _mm512_cmp_ps_mask(d, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ),
+                                             _mm512_setzero_ps()));
+  __m512 rescale[Q];
+  for (int qi = 0; qi < Q; ++qi) {
+    const int i = i0 + qi;
+    const __mmask16 seen = static_cast<__mmask16>((1u << a.seen[i]) - 1);
+    const __m512 e = _mm512_maskz_mov_ps(seen, exp_clamped(_mm512_sub_ps(v[qi], _mm512_set1_ps(new_max[qi]))));
     _mm512_store_ps(p[qi], e);
-    a.sum[i] = a.sum[i] * f + hsum(e);
-    a.max[i] = m;
-    rescale[qi] = _mm512_set1_ps(f);
+    a.sum[i] = a.sum[i] * factor[qi] + hsum(e);
+    a.max[i] = new_max[qi];
+    rescale[qi] = _mm512_set1_ps(factor[qi]);
   }
   const char* values = static_cast<const char*>(a.values);
   for (int64_t c = 0; c < a.hd; c += 64) {
