@@ -25,26 +25,19 @@ static double now() { return std::chrono::duration<double>(std::chrono::steady_c
 #define X16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
 #define DPBUSD(i) "vpdpbusd %%zmm30, %%zmm31, %%zmm" #i "\n"
 #define FMA(i) "vfmadd231ps %%zmm30, %%zmm31, %%zmm" #i "\n"
-// 16 independent accumulators: enough to hide the 4-cycle latency at 2 instructions a cycle.
-__attribute__((target("avx512f,avx512vnni"))) static double dpbusd_per_s() {
-  const long it = 5000000;
-  const double t = now();
-  for (long k = 0; k < it; ++k) asm volatile(X16(DPBUSD)::: "memory");
-  return it * 16 / (now() - t);
-}
-__attribute__((target("avx512f"))) static double fma_per_s() {
-  const long it = 5000000;
-  const double t = now();
-  for (long k = 0; k < it; ++k) asm volatile(X16(FMA)::: "memory");
-  return it * 16 / (now() - t);
-}
 #define DPBF16(i) "vdpbf16ps %%zmm30, %%zmm31, %%zmm" #i "\n"
-__attribute__((target("avx512f,avx512bf16"))) static double dpbf16_per_s() {
-  const long it = 5000000;
-  const double t = now();
-  for (long k = 0; k < it; ++k) asm volatile(X16(DPBF16)::: "memory");
-  return it * 16 / (now() - t);
-}
+// Instructions per second of one instruction on 16 independent accumulators: enough to hide its
+// 4-cycle latency at 2 instructions a cycle.
+#define INSTRUCTION_RATE(name, isa, INSTR)                                   \
+  __attribute__((target(isa))) static double name() {                        \
+    const long it = 5000000;                                                 \
+    const double t = now();                                                  \
+    for (long k = 0; k < it; ++k) asm volatile(X16(INSTR)::: "memory");     \
+    return it * 16 / (now() - t);                                            \
+  }
+INSTRUCTION_RATE(dpbusd_per_s, "avx512f,avx512vnni", DPBUSD)
+INSTRUCTION_RATE(fma_per_s, "avx512f", FMA)
+INSTRUCTION_RATE(dpbf16_per_s, "avx512f,avx512bf16", DPBF16)
 
 int main() {
   const kernels::KernelSet& ks = kernels::active();
