@@ -1149,19 +1149,13 @@ template <bool kF16, int Q>
 void attend_queries(const AttendBlock& a, int i0) {
   constexpr int kKeys = AttendBlock::kKeys, kBytes = kF16 ? 2 : 4;
   const char* keys = static_cast<const char*>(a.keys);
-  // Two running sums per query (even and odd j): with one, each query's hd FMAs wait on each
-  // other, and Q chains of 4-cycle FMAs ran at half the FMA rate.
-  __m512 s[Q], s2[Q];
-  for (int qi = 0; qi < Q; ++qi) s[qi] = s2[qi] = _mm512_setzero_ps();
-  for (int64_t j = 0; j < a.hd; j += 2) {
-    const __m512 k = load16<kF16>(keys + kBytes * kKeys * j), k2 = load16<kF16>(keys + kBytes * kKeys * (j + 1));
+  __m512 s[Q];
+  for (int qi = 0; qi < Q; ++qi) s[qi] = _mm512_setzero_ps();
+  for (int64_t j = 0; j < a.hd; ++j) {
+    const __m512 k = load16<kF16>(keys + kBytes * kKeys * j);
 #pragma GCC unroll 4
-    for (int qi = 0; qi < Q; ++qi) {
-      s[qi] = _mm512_fmadd_ps(_mm512_set1_ps(a.q[i0 + qi][j]), k, s[qi]);
-      s2[qi] = _mm512_fmadd_ps(_mm512_set1_ps(a.q[i0 + qi][j + 1]), k2, s2[qi]);
-    }
+    for (int qi = 0; qi < Q; ++qi) s[qi] = _mm512_fmadd_ps(_mm512_set1_ps(a.q[i0 + qi][j]), k, s[qi]);
   }
-  for (int qi = 0; qi < Q; ++qi) s[qi] = _mm512_add_ps(s[qi], s2[qi]);
   alignas(64) float p[Q][kKeys];
   alignas(64) float old_max[16] = {}, new_max[16] = {}, factor[16];
   __m512 v[Q];
