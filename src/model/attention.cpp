@@ -61,15 +61,20 @@ void attention(const AttentionShape& shape, const Batch& batch, const float* q, 
       int64_t n_pos = 0;  // positions the tile's last-placed token sees
       for (int64_t t = tile.t0; t < tile.t1; ++t) n_pos = std::max<int64_t>(n_pos, batch.positions[t] + 1);
       const size_t value_bytes = f16 ? 2 : 4;
-      for (int64_t b = 0; b * kB < n_pos; ++b) {
-        // A query that sees none of this block (a later block than its token's) is left as it is:
-        // block 0, which every query sees, came first.
+      constexpr int kPair = kernels::AttendBlock::kMaxBlocks;
+      for (int64_t b = 0; b * kB < n_pos; b += kPair) {
+        // Up to kPair blocks per call. A query that sees none of them (later blocks than its
+        // token's) is left as it is: block 0, which every query sees, came first.
+        const int n_blocks = static_cast<int>(std::min<int64_t>(kPair, (n_pos - b * kB + kB - 1) / kB));
         for (int64_t i = 0; i < nq; ++i)
-          seen[i] = static_cast<int>(std::clamp<int64_t>(batch.positions[tile.t0 + i / heads] + 1 - b * kB, 0, kB));
-        kernels::AttendBlock a{static_cast<const uint8_t*>(kv.k_block(il, seq, b)) + kvh * hd * kB * value_bytes,
-                               static_cast<const uint8_t*>(kv.v_block(il, seq, b)) + kvh * hd * value_bytes,
-                               kv_stride, f16, hd, scale, static_cast<int>(nq), queries.data(), seen.data(),
-                               run_max.data(), run_sum.data(), acc.data()};
+          seen[i] = static_cast<int>(
+              std::clamp<int64_t>(batch.positions[tile.t0 + i / heads] + 1 - b * kB, 0, n_blocks * kB));
+        kernels::AttendBlock a{n_blocks, {}, {}, kv_stride, f16, hd, scale, static_cast<int>(nq), queries.data(),
+                               seen.data(), run_max.data(), run_sum.data(), acc.data()};
+        for (int k = 0; k < n_blocks; ++k) {
+          a.keys[k] = static_cast<const uint8_t*>(kv.k_block(il, seq, b + k)) + kvh * hd * kB * value_bytes;
+          a.values[k] = static_cast<const uint8_t*>(kv.v_block(il, seq, b + k)) + kvh * hd * value_bytes;
+        }
         ks.attend_block(a);
       }
       for (int64_t i = 0; i < nq; ++i) {

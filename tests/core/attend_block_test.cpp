@@ -1,4 +1,4 @@
-// kernels::AttendBlock, the flash-attention step over one KV block, with every kernel set: a few
+// kernels::AttendBlock, the flash-attention step over one or two KV blocks, with every kernel set: a few
 // blocks in a row (the last one seen in part by some queries, a later one not at all by others)
 // against a double-precision softmax-weighted sum, for f32 and fp16 keys and values, head sizes
 // on and off the vector widths, 1..9 queries (the sets take them 4 at a time), scores up to the
@@ -47,8 +47,9 @@ Problem make_problem(int64_t hd, int nq, int n_blocks, bool f16, float magnitude
   return p;
 }
 
-// The attention output of every query (hd values each) through set.attend_block, block by block.
-std::vector<float> run(const kernels::KernelSet& set, const Problem& p, float scale) {
+// The attention output of every query (hd values each) through set.attend_block, `per_call`
+// blocks at a time (the last call takes what is left).
+std::vector<float> run(const kernels::KernelSet& set, const Problem& p, float scale, int per_call) {
   const int nq = static_cast<int>(p.q.size());
   std::vector<float> max(nq, -INFINITY), sum(nq, 0.0f), acc(nq * p.hd, 0.0f);
   std::vector<const float*> q;
@@ -57,13 +58,16 @@ std::vector<float> run(const kernels::KernelSet& set, const Problem& p, float sc
   for (size_t i = 0; i < p.keys.size(); ++i) keys16[i] = fp32_to_fp16(p.keys[i]);
   for (size_t i = 0; i < p.values.size(); ++i) values16[i] = fp32_to_fp16(p.values[i]);
   std::vector<int> seen(nq);
-  for (int b = 0; b < p.n_blocks; ++b) {
-    for (int i = 0; i < nq; ++i) seen[i] = std::clamp(p.positions[i] - b * kKeys, 0, kKeys);
-    const size_t k0 = b * p.hd * kKeys, v0 = b * kKeys * p.v_stride;
-    kernels::AttendBlock a{p.f16 ? static_cast<const void*>(keys16.data() + k0) : p.keys.data() + k0,
-                           p.f16 ? static_cast<const void*>(values16.data() + v0) : p.values.data() + v0,
-                           p.v_stride, p.f16, p.hd, scale, nq, q.data(), seen.data(), max.data(), sum.data(),
-                           acc.data()};
+  for (int b = 0; b < p.n_blocks; b += per_call) {
+    const int n_blocks = std::min(per_call, p.n_blocks - b);
+    for (int i = 0; i < nq; ++i) seen[i] = std::clamp(p.positions[i] - b * kKeys, 0, n_blocks * kKeys);
+    kernels::AttendBlock a{n_blocks, {}, {}, p.v_stride, p.f16, p.hd, scale, nq, q.data(), seen.data(), max.data(),
+                           sum.data(), acc.data()};
+    for (int k = 0; k < n_blocks; ++k) {
+      const size_t k0 = (b + k) * p.hd * kKeys, v0 = (b + k) * kKeys * p.v_stride;
+      a.keys[k] = p.f16 ? static_cast<const void*>(keys16.data() + k0) : p.keys.data() + k0;
+      a.values[k] = p.f16 ? static_cast<const void*>(values16.data() + v0) : p.values.data() + v0;
+    }
     set.attend_block(a);
   }
   for (int i = 0; i < nq; ++i)
@@ -105,24 +109,26 @@ TEST(AttendBlock, EverySetMatchesADoubleSoftmaxOverSeveralBlocks) {
       for (int64_t hd : {8, 16, 40, 64, 128})
         for (int nq : {1, 3, 4, 5, 9})
           for (int n_blocks : {1, 3})
-            for (float magnitude : {1.0f, 4.0f}) {  // 4: scores of +-100s, one key takes almost all weight
-              const Problem p = make_problem(hd, nq, n_blocks, f16, magnitude, rng);
-              const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-              const std::vector<float> got = run(*set, p, scale);
-              const std::vector<double> want = reference(p, scale);
-              // float scores carry ~1e-7 relative error of sum |q_j k_j|, which the exponential
-              // turns into a relative error of the weights: up to ~1e-4 at magnitude 4.
-              const double tol = magnitude > 1 ? 2e-3 : 2e-5;
-              for (size_t k = 0; k < got.size(); ++k) {
-                ASSERT_TRUE(std::isfinite(got[k])) << set->name;
-                ASSERT_NEAR(got[k], want[k], tol * (1 + std::fabs(want[k])))
-                    << set->name << (f16 ? " f16" : " f32") << " hd=" << hd << " queries=" << nq
-                    << " blocks=" << n_blocks << " magnitude=" << magnitude << " query " << k / hd;
-              }
-              ++cases;
+            for (float magnitude : {1.0f, 4.0f})  // 4: scores of +-100s, one key takes almost all weight
+              for (int per_call = 1; per_call <= kernels::AttendBlock::kMaxBlocks; ++per_call) {
+                const Problem p = make_problem(hd, nq, n_blocks, f16, magnitude, rng);
+                const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+                const std::vector<float> got = run(*set, p, scale, per_call);
+                const std::vector<double> want = reference(p, scale);
+                // float scores carry ~1e-7 relative error of sum |q_j k_j|, which the exponential
+                // turns into a relative error of the weights: up to ~1e-4 at magnitude 4.
+                const double tol = magnitude > 1 ? 2e-3 : 2e-5;
+                for (size_t k = 0; k < got.size(); ++k) {
+                  ASSERT_TRUE(std::isfinite(got[k])) << set->name;
+                  ASSERT_NEAR(got[k], want[k], tol * (1 + std::fabs(want[k])))
+                      << set->name << (f16 ? " f16" : " f32") << " hd=" << hd << " queries=" << nq
+                      << " blocks=" << n_blocks << " per call " << per_call << " magnitude=" << magnitude
+                      << " query " << k / hd;
+                }
+                ++cases;
             }
   }
-  EXPECT_GE(cases, 200);
+  EXPECT_GE(cases, 400);
 }
 
 TEST(AttendBlock, ANanKeyReachesItsQueryOnly) {
@@ -132,10 +138,12 @@ TEST(AttendBlock, ANanKeyReachesItsQueryOnly) {
     Problem p = make_problem(64, 5, 2, false, 1.0f, rng);
     p.positions = {32, 32, 32, 32, 3};  // query 4 sees positions 0..2 only
     p.keys[(1 * 64 + 7) * kKeys + 4] = NAN;  // block 1, value 7 of key 4 (position 20)
-    const std::vector<float> got = run(*set, p, 0.125f);
-    for (int i = 0; i < 4; ++i)
-      for (int64_t j = 0; j < 64; ++j) ASSERT_TRUE(std::isnan(got[i * 64 + j])) << set->name << " query " << i;
-    for (int64_t j = 0; j < 64; ++j) ASSERT_TRUE(std::isfinite(got[4 * 64 + j])) << set->name << " query 4";
+    for (int per_call = 1; per_call <= kernels::AttendBlock::kMaxBlocks; ++per_call) {
+      const std::vector<float> got = run(*set, p, 0.125f, per_call);
+      for (int i = 0; i < 4; ++i)
+        for (int64_t j = 0; j < 64; ++j) ASSERT_TRUE(std::isnan(got[i * 64 + j])) << set->name << " query " << i;
+      for (int64_t j = 0; j < 64; ++j) ASSERT_TRUE(std::isfinite(got[4 * 64 + j])) << set->name << " query 4";
+    }
   }
 }
 

@@ -23,19 +23,23 @@ using TileFn = void (*)(const void* w, size_t w_stride, int nr, const void* x, i
                         float* y, int64_t y_stride, void* scratch);
 inline size_t tile_scratch_bytes(int64_t n) { return 16 * static_cast<size_t>(n) + 98304; }
 
-// One KV block of online-softmax attention (flash attention) for nq queries. The block's keys
-// are transposed, hd rows of kKeys (key r's value j at keys[kKeys * j + r]), so the scores of a
-// query are hd multiply-adds of whole vectors; its values are rows, v_stride values apart. Both
-// are floats, or fp16 when f16. Query i (hd floats at q[i]) sees the block's first seen[i] keys
-// (0..kKeys; 0 leaves it as it is once an earlier block has set its max). With its scores
-// s_r = scale * q[i] . key_r, as softmax_block (softmax.h) does: max[i] becomes the largest of
-// max[i] and the s_r (a NaN score never becomes it: it gives NaN weights), sum[i] = sum[i] * f +
-// sum_r exp(s_r - max[i]), and the hd floats at acc + i * hd = acc * f + sum_r exp(s_r - max[i]) *
-// value_r, where f = exp(old max[i] - new max[i]).
+// One or two KV blocks of online-softmax attention (flash attention) for nq queries. A block's
+// keys are transposed, hd rows of kKeys (key r's value j at keys[b][kKeys * j + r]), so the scores
+// of a query are hd multiply-adds of whole vectors; its values are rows, v_stride values apart.
+// Both are floats, or fp16 when f16. The n_blocks blocks are taken as one run of n_blocks * kKeys
+// keys (key r of block b is key kKeys * b + r): two blocks per call halve the softmax steps and
+// give the scores two independent chains. Query i (hd floats at q[i]) sees the run's first
+// seen[i] keys (0..n_blocks * kKeys; 0 leaves it as it is once an earlier call has set its max).
+// With its scores s_r = scale * q[i] . key_r, as softmax_block (softmax.h) does: max[i] becomes
+// the largest of max[i] and the s_r (a NaN score never becomes it: it gives NaN weights), sum[i] =
+// sum[i] * f + sum_r exp(s_r - max[i]), and the hd floats at acc + i * hd = acc * f + sum_r
+// exp(s_r - max[i]) * value_r, where f = exp(old max[i] - new max[i]).
 struct AttendBlock {
-  static constexpr int kKeys = 16;
-  const void* keys;
-  const void* values;
+  static constexpr int kKeys = 16;      // keys per KV block
+  static constexpr int kMaxBlocks = 2;  // blocks per call
+  int n_blocks;                         // 1..kMaxBlocks
+  const void* keys[kMaxBlocks];
+  const void* values[kMaxBlocks];
   int64_t v_stride;
   bool f16;
   int64_t hd;
@@ -65,7 +69,7 @@ struct KernelSet {
   void (*dot_rows)(const float* rows, int64_t stride, int n_rows, const float* x, int64_t n, float* out) = nullptr;
   void (*axpy_rows)(const float* rows, int64_t stride, int n_rows, const float* a, int64_t n, float* y) = nullptr;
   float (*exp_sum)(float* x, int64_t n, float max) = nullptr;
-  // One KV block of the model's attention for a group of queries (AttendBlock below).
+  // One or two KV blocks of the model's attention for a group of queries (AttendBlock above).
   void (*attend_block)(const AttendBlock& a) = nullptr;
   // The float -> fp16 row conversion that fills an f16 KV cache (round to nearest even, as
   // fp32_to_fp16).

@@ -850,13 +850,13 @@ inline __m256 load8(const void* p) {
   else return _mm256_loadu_ps(static_cast<const float*>(p));
 }
 
-// AttendBlock for Q queries from i0 (hd a multiple of 8): the 16 keys in the lanes of two vectors
-// per query (each key row shared by the Q queries), the softmax step on them, then the values in
-// 16-float slices of the output, each value row shared by the Q queries.
+// One block of AttendBlock for Q queries from i0 (hd a multiple of 8): the 16 keys in the lanes of
+// two vectors per query (each key row shared by the Q queries), the softmax step on them, then the
+// values in 16-float slices of the output, each value row shared by the Q queries.
 template <bool kF16, int Q>
 void attend_queries(const AttendBlock& a, int i0) {
   constexpr int kKeys = AttendBlock::kKeys, kBytes = kF16 ? 2 : 4;
-  const char* keys = static_cast<const char*>(a.keys);
+  const char* keys = static_cast<const char*>(a.keys[0]);
   __m256 lo[Q], hi[Q];
   for (int qi = 0; qi < Q; ++qi) lo[qi] = hi[qi] = _mm256_setzero_ps();
   for (int64_t j = 0; j < a.hd; ++j) {
@@ -893,7 +893,7 @@ void attend_queries(const AttendBlock& a, int i0) {
     a.max[i] = m;
     rescale[qi] = _mm256_set1_ps(f);
   }
-  const char* values = static_cast<const char*>(a.values);
+  const char* values = static_cast<const char*>(a.values[0]);
   for (int64_t c = 0; c < a.hd; c += 16) {
     const int nv = a.hd - c >= 16 ? 2 : 1;
     __m256 o[Q][2];
@@ -918,9 +918,11 @@ void attend_queries(const AttendBlock& a, int i0) {
 }
 
 void attend_block(const AttendBlock& a) {
-  if (a.hd % 8 != 0) scalar_set().attend_block(a);  // head sizes that are not a multiple of 8
-  else if (a.f16) in_fours(a.nq, [&]<int Q>(int i0) { attend_queries<true, Q>(a, i0); });
-  else in_fours(a.nq, [&]<int Q>(int i0) { attend_queries<false, Q>(a, i0); });
+  if (a.hd % 8 != 0) return scalar_set().attend_block(a);  // head sizes that are not a multiple of 8
+  block_by_block(a, [](const AttendBlock& one) {
+    if (one.f16) in_fours(one.nq, [&]<int Q>(int i0) { attend_queries<true, Q>(one, i0); });
+    else in_fours(one.nq, [&]<int Q>(int i0) { attend_queries<false, Q>(one, i0); });
+  });
 }
 
 // --- activation quantization: act_quant.cpp's arithmetic (amax / 127, x * (1 / d) rounded to

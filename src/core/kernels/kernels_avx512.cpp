@@ -1142,71 +1142,102 @@ inline __m512 load16(const void* p) {
   else return _mm512_loadu_ps(p);
 }
 
-// AttendBlock for Q queries from i0 (hd a multiple of 16): the 16 keys in the lanes of one vector
-// per query (hd FMAs, each key row shared by the Q queries), the softmax step on that vector, then
-// the values in 64-float slices of the output, each value row shared by the Q queries.
-template <bool kF16, int Q>
+// AttendBlock for Q queries from i0 over B blocks (hd a multiple of 16): the 16 keys of a block in
+// the lanes of one vector per query (hd FMAs, each key row shared by the Q queries; the B blocks
+// are B independent chains), the softmax step on those vectors, then the values in 64-float slices
+// of the output, each value row shared by the Q queries. The max is raised (acc and sum rescaled)
+// only when a usable score exceeds it: after the first blocks that is rare, and the step is then
+// a compare per vector, with no horizontal max and no rescaling (the factor would be exactly 1).
+template <bool kF16, int Q, int B>
 void attend_queries(const AttendBlock& a, int i0) {
   constexpr int kKeys = AttendBlock::kKeys, kBytes = kF16 ? 2 : 4;
-  const char* keys = static_cast<const char*>(a.keys);
-  __m512 s[Q];
-  for (int qi = 0; qi < Q; ++qi) s[qi] = _mm512_setzero_ps();
-  for (int64_t j = 0; j < a.hd; ++j) {
-    const __m512 k = load16<kF16>(keys + kBytes * kKeys * j);
-#pragma GCC unroll 4
-    for (int qi = 0; qi < Q; ++qi) s[qi] = _mm512_fmadd_ps(_mm512_set1_ps(a.q[i0 + qi][j]), k, s[qi]);
-  }
-  alignas(64) float p[Q][kKeys];
-  alignas(64) float old_max[16] = {}, new_max[16] = {}, factor[16];
-  __m512 v[Q];
-  int rows = 0;
+  const float* q[Q];
+  __m512 s[Q][B];
   for (int qi = 0; qi < Q; ++qi) {
-    const int i = i0 + qi, n = a.seen[i];
-    rows = n > rows ? n : rows;
-    v[qi] = _mm512_mul_ps(s[qi], _mm512_set1_ps(a.scale));
-    const __mmask16 usable = static_cast<__mmask16>((1u << n) - 1) & _mm512_cmp_ps_mask(v[qi], v[qi], _CMP_ORD_Q);
-    const float block_max = hmax(_mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), usable, v[qi]));  // never a NaN
-    old_max[qi] = a.max[i];
-    new_max[qi] = block_max > a.max[i] ? block_max : a.max[i];
+    q[qi] = a.q[i0 + qi];
+    for (int b = 0; b < B; ++b) s[qi][b] = _mm512_setzero_ps();
   }
-  // The Q rescale factors exp(old max - new max) in one vector (a scalar exp per query was a call
-  // that spilled the vector registers): 0 where the old max is -inf and the new one is not (the
-  // first block), NaN where both are (no usable key yet), as exp gives.
-  const __m512 d = _mm512_sub_ps(_mm512_load_ps(old_max), _mm512_load_ps(new_max));
-  _mm512_store_ps(factor, _mm512_mask_mov_ps(exp_clamped(d), _mm512_cmp_ps_mask(d, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ),
-                                             _mm512_setzero_ps()));
-  __m512 rescale[Q];
+  for (int64_t j = 0; j < a.hd; ++j) {
+    __m512 k[B];
+    for (int b = 0; b < B; ++b) k[b] = load16<kF16>(static_cast<const char*>(a.keys[b]) + kBytes * kKeys * j);
+#pragma GCC unroll 4
+    for (int qi = 0; qi < Q; ++qi) {
+      const __m512 x = _mm512_set1_ps(q[qi][j]);
+      for (int b = 0; b < B; ++b) s[qi][b] = _mm512_fmadd_ps(x, k[b], s[qi][b]);
+    }
+  }
+  __m512 v[Q][B];
+  __mmask16 seen[Q][B];
+  int rows[B] = {};
+  bool raised = false;  // does a usable score of some query exceed its running max?
   for (int qi = 0; qi < Q; ++qi) {
     const int i = i0 + qi;
-    const __mmask16 seen = static_cast<__mmask16>((1u << a.seen[i]) - 1);
-    const __m512 e = _mm512_maskz_mov_ps(seen, exp_clamped(_mm512_sub_ps(v[qi], _mm512_set1_ps(new_max[qi]))));
-    _mm512_store_ps(p[qi], e);
-    a.sum[i] = a.sum[i] * factor[qi] + hsum(e);
-    a.max[i] = new_max[qi];
-    rescale[qi] = _mm512_set1_ps(factor[qi]);
+    for (int b = 0; b < B; ++b) {
+      const int n = a.seen[i] - kKeys * b < 0 ? 0 : a.seen[i] - kKeys * b > kKeys ? kKeys : a.seen[i] - kKeys * b;
+      rows[b] = n > rows[b] ? n : rows[b];
+      seen[qi][b] = static_cast<__mmask16>((1u << n) - 1);
+      v[qi][b] = _mm512_mul_ps(s[qi][b], _mm512_set1_ps(a.scale));
+      raised |= (seen[qi][b] & _mm512_cmp_ps_mask(v[qi][b], _mm512_set1_ps(a.max[i]), _CMP_GT_OQ)) != 0;
+    }
   }
-  const char* values = static_cast<const char*>(a.values);
+  __m512 rescale[Q];
+  if (raised) {
+    alignas(64) float old_max[16] = {}, new_max[16] = {}, factor[16];
+    for (int qi = 0; qi < Q; ++qi) {
+      __m512 usable_max = _mm512_set1_ps(-INFINITY);  // over the seen, non-NaN scores
+      for (int b = 0; b < B; ++b)
+        usable_max = _mm512_mask_max_ps(usable_max, seen[qi][b] & _mm512_cmp_ps_mask(v[qi][b], v[qi][b], _CMP_ORD_Q),
+                                        usable_max, v[qi][b]);
+      const float block_max = hmax(usable_max);
+      old_max[qi] = a.max[i0 + qi];
+      new_max[qi] = block_max > old_max[qi] ? block_max : old_max[qi];
+    }
+    // The Q rescale factors exp(old max - new max) in one vector (a scalar exp per query was a
+    // call that spilled the vector registers): 0 where the old max is -inf and the new one is
+    // not (the first block), NaN where both are (no usable key yet), as exp gives.
+    const __m512 d = _mm512_sub_ps(_mm512_load_ps(old_max), _mm512_load_ps(new_max));
+    _mm512_store_ps(factor, _mm512_mask_mov_ps(exp_clamped(d), _mm512_cmp_ps_mask(d, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ),
+                                               _mm512_setzero_ps()));
+    for (int qi = 0; qi < Q; ++qi) {
+      a.sum[i0 + qi] *= factor[qi];
+      a.max[i0 + qi] = new_max[qi];
+      rescale[qi] = _mm512_set1_ps(factor[qi]);
+    }
+  }
+  alignas(64) float p[Q][B * kKeys];
+  for (int qi = 0; qi < Q; ++qi) {
+    const __m512 max = _mm512_set1_ps(a.max[i0 + qi]);
+    __m512 total = _mm512_setzero_ps();
+    for (int b = 0; b < B; ++b) {
+      const __m512 e = _mm512_maskz_mov_ps(seen[qi][b], exp_clamped(_mm512_sub_ps(v[qi][b], max)));
+      _mm512_store_ps(p[qi] + kKeys * b, e);
+      total = _mm512_add_ps(total, e);
+    }
+    a.sum[i0 + qi] += hsum(total);
+  }
   for (int64_t c = 0; c < a.hd; c += 64) {
     const int nv = a.hd - c >= 64 ? 4 : static_cast<int>((a.hd - c) / 16);
     __m512 o[Q][4];
 #pragma GCC unroll 4
     for (int qi = 0; qi < Q; ++qi)
 #pragma GCC unroll 4
-      for (int v = 0; v < 4; ++v)
-        o[qi][v] = v < nv ? _mm512_mul_ps(_mm512_loadu_ps(a.acc + (i0 + qi) * a.hd + c + 16 * v), rescale[qi])
-                          : _mm512_setzero_ps();
-    for (int r = 0; r < rows; ++r) {
-      const char* row = values + kBytes * (r * a.v_stride + c);
-      __m512 val[4];
-#pragma GCC unroll 4
-      for (int v = 0; v < 4; ++v) val[v] = v < nv ? load16<kF16>(row + kBytes * 16 * v) : _mm512_setzero_ps();
-#pragma GCC unroll 4
-      for (int qi = 0; qi < Q; ++qi) {
-        const __m512 w = _mm512_set1_ps(p[qi][r]);
-#pragma GCC unroll 4
-        for (int v = 0; v < 4; ++v) o[qi][v] = _mm512_fmadd_ps(w, val[v], o[qi][v]);
+      for (int v = 0; v < 4; ++v) {
+        const float* at = a.acc + (i0 + qi) * a.hd + c + 16 * v;
+        o[qi][v] = v >= nv ? _mm512_setzero_ps() : raised ? _mm512_mul_ps(_mm512_loadu_ps(at), rescale[qi]) : _mm512_loadu_ps(at);
       }
-    }
+    for (int b = 0; b < B; ++b)
+      for (int r = 0; r < rows[b]; ++r) {
+        const char* row = static_cast<const char*>(a.values[b]) + kBytes * (r * a.v_stride + c);
+        __m512 val[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; ++v) val[v] = v < nv ? load16<kF16>(row + kBytes * 16 * v) : _mm512_setzero_ps();
+#pragma GCC unroll 4
+        for (int qi = 0; qi < Q; ++qi) {
+          const __m512 w = _mm512_set1_ps(p[qi][kKeys * b + r]);
+#pragma GCC unroll 4
+          for (int v = 0; v < 4; ++v) o[qi][v] = _mm512_fmadd_ps(w, val[v], o[qi][v]);
+        }
+      }
 #pragma GCC unroll 4
     for (int qi = 0; qi < Q; ++qi)
 #pragma GCC unroll 4
@@ -1214,10 +1245,16 @@ void attend_queries(const AttendBlock& a, int i0) {
   }
 }
 
+template <bool kF16, int B>
+void attend_blocks(const AttendBlock& a) {
+  in_fours(a.nq, [&]<int Q>(int i0) { attend_queries<kF16, Q, B>(a, i0); });
+}
+
 void attend_block(const AttendBlock& a) {
+  static_assert(AttendBlock::kMaxBlocks == 2);
   if (a.hd % 16 != 0) scalar_set().attend_block(a);  // head sizes that are not a multiple of 16
-  else if (a.f16) in_fours(a.nq, [&]<int Q>(int i0) { attend_queries<true, Q>(a, i0); });
-  else in_fours(a.nq, [&]<int Q>(int i0) { attend_queries<false, Q>(a, i0); });
+  else if (a.n_blocks == 2) a.f16 ? attend_blocks<true, 2>(a) : attend_blocks<false, 2>(a);
+  else a.f16 ? attend_blocks<true, 1>(a) : attend_blocks<false, 1>(a);
 }
 
 // --- activation quantization: act_quant.cpp's arithmetic (amax / 127, x * (1 / d) rounded to

@@ -360,13 +360,13 @@ inline float32x4_t load4(const void* p) {
   else return vld1q_f32(static_cast<const float*>(p));
 }
 
-// AttendBlock for Q queries from i0 (hd a multiple of 4), as kernels_avx2.cpp: the 16 keys in the
-// lanes of four vectors per query, each key row shared by the Q queries; the softmax step; the
-// values in 16-float slices of the output, each value row shared by the Q queries.
+// One block of AttendBlock for Q queries from i0 (hd a multiple of 4), as kernels_avx2.cpp: the 16
+// keys in the lanes of four vectors per query, each key row shared by the Q queries; the softmax
+// step; the values in 16-float slices of the output, each value row shared by the Q queries.
 template <bool kF16, int Q>
 void attend_queries(const AttendBlock& a, int i0) {
   constexpr int kKeys = AttendBlock::kKeys, kBytes = kF16 ? 2 : 4;
-  const char* keys = static_cast<const char*>(a.keys);
+  const char* keys = static_cast<const char*>(a.keys[0]);
   float32x4_t s[Q][4];
   for (int qi = 0; qi < Q; ++qi)
     for (int l = 0; l < 4; ++l) s[qi][l] = vdupq_n_f32(0);
@@ -402,7 +402,7 @@ void attend_queries(const AttendBlock& a, int i0) {
     a.max[i] = m;
     rescale[qi] = f;
   }
-  const char* values = static_cast<const char*>(a.values);
+  const char* values = static_cast<const char*>(a.values[0]);
   for (int64_t c = 0; c < a.hd; c += 16) {
     const int nv = a.hd - c >= 16 ? 4 : static_cast<int>((a.hd - c) / 4);
     float32x4_t o[Q][4];
@@ -425,9 +425,11 @@ void attend_queries(const AttendBlock& a, int i0) {
 }
 
 void attend_block(const AttendBlock& a) {
-  if (a.hd % 4 != 0) scalar_set().attend_block(a);  // head sizes that are not a multiple of 4
-  else if (a.f16) in_fours(a.nq, [&]<int Q>(int i0) { attend_queries<true, Q>(a, i0); });
-  else in_fours(a.nq, [&]<int Q>(int i0) { attend_queries<false, Q>(a, i0); });
+  if (a.hd % 4 != 0) return scalar_set().attend_block(a);  // head sizes that are not a multiple of 4
+  block_by_block(a, [](const AttendBlock& one) {
+    if (one.f16) in_fours(one.nq, [&]<int Q>(int i0) { attend_queries<true, Q>(one, i0); });
+    else in_fours(one.nq, [&]<int Q>(int i0) { attend_queries<false, Q>(one, i0); });
+  });
 }
 
 }  // namespace

@@ -148,20 +148,23 @@ void axpy_rows(const float* rows, int64_t stride, int n_rows, const float* a, in
     for (int64_t j = 0; j < n; ++j) y[j] += a[i] * rows[i * stride + j];
 }
 
-// The reference form of AttendBlock: each query's scores, their online-softmax step, the values.
+// The reference form of AttendBlock: each query's scores over the run of blocks, their
+// online-softmax step, the values.
 void attend_block(const AttendBlock& a) {
   constexpr int kKeys = AttendBlock::kKeys;
   auto key = [&](int64_t j, int r) {
-    return a.f16 ? fp16_to_fp32(static_cast<const uint16_t*>(a.keys)[kKeys * j + r])
-                 : static_cast<const float*>(a.keys)[kKeys * j + r];
+    const int64_t at = kKeys * j + r % kKeys;
+    return a.f16 ? fp16_to_fp32(static_cast<const uint16_t*>(a.keys[r / kKeys])[at])
+                 : static_cast<const float*>(a.keys[r / kKeys])[at];
   };
   auto value = [&](int r, int64_t j) {
-    return a.f16 ? fp16_to_fp32(static_cast<const uint16_t*>(a.values)[r * a.v_stride + j])
-                 : static_cast<const float*>(a.values)[r * a.v_stride + j];
+    const int64_t at = r % kKeys * a.v_stride + j;
+    return a.f16 ? fp16_to_fp32(static_cast<const uint16_t*>(a.values[r / kKeys])[at])
+                 : static_cast<const float*>(a.values[r / kKeys])[at];
   };
   for (int i = 0; i < a.nq; ++i) {
     const int n = a.seen[i];
-    float s[kKeys];
+    float s[kKeys * AttendBlock::kMaxBlocks];
     float m = a.max[i];
     for (int r = 0; r < n; ++r) {
       float dot = 0;
