@@ -22,6 +22,9 @@
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmdata/dcpixel.h"
+#include "dcmtk/dcmdata/dcpixseq.h"
+#include "dcmtk/dcmdata/dcpxitem.h"
 #include "dcmtk/dcmdata/dcxfer.h"
 #include "dcmtk/dcmimage/diregist.h"  // colour images
 #include "dcmtk/dcmimgle/dcmimage.h"
@@ -33,6 +36,42 @@
 namespace citadel {
 
 namespace {
+
+// RLE Lossless frames are checked here before DCMTK decodes them: its RLE decoder (Debian 12's
+// DCMTK) reads past a fragment whose header lies (found by fuzz/dicom_fuzz). PS3.5 A.4.2: one
+// fragment per frame, a 64-byte header of little-endian uint32 - the segment count (1..15) and
+// each segment's offset, increasing, from 64 and inside the fragment.
+void check_rle_fragments(DcmDataset& ds, E_TransferSyntax xfer, int frames) {
+  DcmElement* elem = nullptr;
+  if (ds.findAndGetElement(DCM_PixelData, elem).bad() || elem == nullptr)
+    throw ImageError("DICOM image: no pixel data");
+  DcmPixelSequence* seq = nullptr;
+  if (static_cast<DcmPixelData*>(elem)->getEncapsulatedRepresentation(xfer, nullptr, seq).bad() || seq == nullptr)
+    throw ImageError("DICOM image: the RLE pixel data is not encapsulated");
+  if (seq->card() < static_cast<unsigned long>(frames) + 1)  // item 0 is the offset table
+    throw ImageError("DICOM image: fewer RLE fragments than frames");
+  for (unsigned long i = 1; i < seq->card(); ++i) {
+    DcmPixelItem* item = nullptr;
+    Uint8* bytes = nullptr;
+    if (seq->getItem(item, i).bad() || item == nullptr || item->getUint8Array(bytes).bad() || bytes == nullptr)
+      throw ImageError("DICOM image: unreadable RLE fragment");
+    const uint64_t length = item->getLength();
+    auto u32 = [&](int k) {
+      return uint32_t(bytes[4 * k]) | uint32_t(bytes[4 * k + 1]) << 8 | uint32_t(bytes[4 * k + 2]) << 16 |
+             uint32_t(bytes[4 * k + 3]) << 24;
+    };
+    if (length < 64) throw ImageError("DICOM image: an RLE fragment is shorter than its header");
+    const uint32_t segments = u32(0);
+    if (segments < 1 || segments > 15) throw ImageError("DICOM image: bad RLE segment count");
+    uint64_t previous = 63;
+    for (uint32_t k = 1; k <= segments; ++k) {
+      const uint64_t offset = u32(static_cast<int>(k));
+      if (offset <= previous || offset >= length) throw ImageError("DICOM image: bad RLE segment offset");
+      previous = offset;
+    }
+  }
+}
+
 
 struct Window {
   double center = 0, width = 0;
@@ -99,6 +138,7 @@ Image decode_dicom(std::string_view bytes, const ImageLimits& limits, const Dico
     throw ImageError("DICOM image: frame " + std::to_string(options.frame) + " asked for, the file has " +
                      std::to_string(frames));
   const E_TransferSyntax xfer = ds.getOriginalXfer();
+  if (xfer == EXS_RLELossless) check_rle_fragments(ds, xfer, frames);
   if (!DcmXfer(xfer).isEncapsulated()) {
     // Native pixel data must hold every pixel of the frame asked for (DCMTK would pad with zeros).
     DcmElement* px = nullptr;
