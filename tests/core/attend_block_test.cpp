@@ -126,7 +126,7 @@ TEST(AttendBlock, EverySetMatchesADoubleSoftmaxOverSeveralBlocks) {
                       << " query " << k / hd;
                 }
                 ++cases;
-            }
+              }
   }
   EXPECT_GE(cases, 400);
 }

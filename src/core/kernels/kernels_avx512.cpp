@@ -1173,7 +1173,7 @@ void attend_queries(const AttendBlock& a, int i0) {
   for (int qi = 0; qi < Q; ++qi) {
     const int i = i0 + qi;
     for (int b = 0; b < B; ++b) {
-      const int n = a.seen[i] - kKeys * b < 0 ? 0 : a.seen[i] - kKeys * b > kKeys ? kKeys : a.seen[i] - kKeys * b;
+      const int n = std::clamp(a.seen[i] - kKeys * b, 0, kKeys);  // of block b's keys
       rows[b] = n > rows[b] ? n : rows[b];
       seen[qi][b] = static_cast<__mmask16>((1u << n) - 1);
       v[qi][b] = _mm512_mul_ps(s[qi][b], _mm512_set1_ps(a.scale));
