@@ -236,10 +236,10 @@ TEST(Matmul, EveryTypeAndBatchSizeMatchesReference) {
     w.ne[0] = k;
     w.ne[1] = m;
     w.data = wbytes.data();
-    const auto x = random_floats(137 * k, rng);
+    const auto x = random_floats(141 * k, rng);
     std::vector<int64_t> batches;  // one by one to 20, then sparser, then more groups than one
     for (int64_t nt = 1; nt <= 64; nt += (nt < 20 ? 1 : 7)) batches.push_back(nt);  // tile call takes
-    for (int64_t nt : {72, 137}) batches.push_back(nt);
+    for (int64_t nt : {72, 137, 141}) batches.push_back(nt);  // spans of 8 groups; 141: a padded last one
     for (int threads : {1, 3}) {
       ThreadPool pool(threads);
       for (int64_t nt : batches) {
@@ -388,7 +388,7 @@ TEST(Matmul, SeveralMatricesOverOneInputEqualEachAlone) {
     ws[i].data = bytes[i].data();
   }
   ThreadPool pool(3);
-  for (int64_t nt : {1, 2, 5, 8, 13, 16, 19}) {
+  for (int64_t nt : {1, 2, 5, 8, 13, 16, 19, 85}) {  // 85: two spans of groups, a padded group
     const auto x = random_floats(nt * k, rng);
     std::vector<std::vector<float>> together(4), alone(4);
     std::vector<MatmulOut> outs;

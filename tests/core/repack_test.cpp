@@ -140,7 +140,7 @@ TEST(Repack, MatmulAndGetRowOnAReLaidMatrixMatchTheFileLayout) {
   p.data = packed.data();
   p.rows8 = true;
   for (int64_t nt : {1, 2, 3, 8, 11, 17, 75, 137}) {
-    std::vector<float> x(nt * k), want(nt * m), got(nt * m);
+    std::vector<float> x(nt * k), want(nt * m, NAN), got(nt * m, NAN);  // an output left unwritten fails
     for (auto& v : x) v = dist(rng);
     matmul(plain.t, x.data(), nt, want.data(), pool);
     matmul(p, x.data(), nt, got.data(), pool);
