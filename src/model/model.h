@@ -33,6 +33,7 @@ class Model {
   // Runs the batch: appends each token's K/V to `kv` at its position (reserve() first) and
   // writes batch.n_outputs() rows of n_vocab logits, in batch order, to `logits`. `hidden`, when
   // not null, gets the final-normed hidden state of every batch token (batch.size() x n_embd).
+  // A batch of more than 512 tokens runs as consecutive micro-batches of 512, in order.
   void forward(const Batch& batch, KvCache& kv, ThreadPool& pool, float* logits, float* hidden = nullptr) const;
 
  private:
