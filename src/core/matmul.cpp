@@ -134,13 +134,18 @@ void matmul(const MatmulOut* outs, int count, const float* x, int64_t n_tokens, 
   // the next span (a thread's run of items stays within a span). Streaming a 2048-token prompt's
   // activations (4-12 MB) once per row chunk instead cost 10-20% of the matmul (measured in one
   // process, alternating: Q4_0, Q8_0, F16, 1 and 2 threads); the weights, read once per span now,
-  // cost little. The padded group and the single tokens go with the last span.
+  // cost little. The padded group and the single tokens go with the last span. (A Q4_0 matrix in
+  // the rows8 layout under a set without an in-place tile gathers its chunk's rows for every span:
+  // with it, one span — spans of 8 and of 32 groups cost AVX2 5% at 128 and at 512 tokens.)
   int span_groups = kTileGroups;
+  bool gathers = false;
   for (Job& j : jobs) {
     if (!j.tile || j.chunk_rows == kFloatTileRows) continue;
     j.per_call = static_cast<int>(std::clamp<size_t>(kTileBytes / j.in->group_bytes, 1, kTileGroups));
     span_groups = std::min(span_groups, j.per_call);
+    gathers |= j.w->rows8 && !ks.tile_q4_0_rows8;
   }
+  if (gathers) span_groups = std::max(full_groups, 1);
   const int64_t n_spans = std::max<int64_t>(1, (full_groups + span_groups - 1) / span_groups);
 
   pool.parallel_for(n_spans * chunks, [&](int64_t c0, int64_t c1) {
