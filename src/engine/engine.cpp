@@ -98,11 +98,6 @@ std::shared_ptr<RequestStream> RequestStream::replay(std::vector<TokenEvent> eve
   return s;
 }
 
-void RequestStream::record() {
-  std::lock_guard<std::mutex> lock(mu_);
-  recording_ = true;
-}
-
 std::vector<TokenEvent> RequestStream::recorded() const {
   std::lock_guard<std::mutex> lock(mu_);
   return recorded_;
@@ -423,7 +418,7 @@ Engine::~Engine() = default;
 
 int64_t Engine::context() const { return impl_->n_ctx; }
 
-std::shared_ptr<RequestStream> Engine::submit(GenerationRequest request) {
+std::shared_ptr<RequestStream> Engine::submit(GenerationRequest request, bool record) {
   const int64_t n_prompt = static_cast<int64_t>(request.prompt.size());
   if (n_prompt == 0) throw std::invalid_argument("the prompt is empty");
   if (n_prompt >= impl_->n_ctx)
@@ -436,6 +431,7 @@ std::shared_ptr<RequestStream> Engine::submit(GenerationRequest request) {
       if (!r.adapter || static_cast<int64_t>(r.adapter->layers.size()) != impl_->model.hparams().n_layer)
         throw std::invalid_argument("the LoRA adapter does not fit the model");
   auto stream = std::make_shared<RequestStream>();
+  stream->recording_ = record;  // before the engine thread can see the stream
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     if (impl_->draining) throw QueueFull("the server is shutting down");

@@ -69,9 +69,8 @@ class RequestStream {
   // A finished stream that replays `events` and ends with `result` (an answer from the response
   // cache, served exactly as a generated one is).
   static std::shared_ptr<RequestStream> replay(std::vector<TokenEvent> events, GenerationResult result);
-  // Keeps a copy of every event from now on (to store the answer in the response cache);
-  // recorded() gives them once the stream has finished.
-  void record();
+  // Every event of a stream submitted with `record` (to store the answer in the response cache),
+  // once the stream has finished.
   std::vector<TokenEvent> recorded() const;
   // Rewrites each event's text as the caller takes it (e.g. PII placeholders back to the values):
   // filter(text, false) per event, then filter("", true) once at the end, whose text comes as one
@@ -106,7 +105,10 @@ class Engine {
 
   // Validates (prompt fits the context, ids in range) and queues the request.
   // Throws std::invalid_argument (bad request) or QueueFull.
-  std::shared_ptr<RequestStream> submit(GenerationRequest request);
+  // With `record`, the stream keeps a copy of every event for recorded() — from its first: set
+  // after submit() returned, the engine had at times pushed the first tokens already, and the
+  // response cache stored an answer without its beginning.
+  std::shared_ptr<RequestStream> submit(GenerationRequest request, bool record = false);
   EngineStats stats() const;
   int64_t context() const;
   // Stops admitting new work; waits up to `timeout` for running and queued requests to finish.

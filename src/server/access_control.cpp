@@ -180,9 +180,8 @@ std::shared_ptr<RequestStream> submit_through_gateway(ServedModel& m, Generation
     }
   }
   if (!stream) {
-    stream = m.engine->submit(std::move(r));
+    stream = m.engine->submit(std::move(r), key.has_value());
     if (key) {
-      stream->record();
       s.cache_puts.emplace_back(stream, *key);
       if (s.cache.empty()) s.cache = "miss";
       server_metrics().counter_add("citadel_response_cache_misses_total", {{"model", m.id}});

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <future>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "engine/generator.h"
@@ -59,6 +61,28 @@ TEST_F(EngineTest, SingleRequestMatchesGolden) {
   EXPECT_EQ(s->result().reason, FinishReason::Length);
   EXPECT_EQ(s->result().prompt_tokens, 5);
   EXPECT_EQ(s->result().completion_tokens, 64);
+}
+
+// The response cache stores recorded(): every event from the first, even when the engine ran
+// ahead of the caller (recording used to start after submit() returned, and an answer could be
+// stored without its first tokens).
+TEST_F(EngineTest, ARecordedStreamKeepsEveryEventFromTheFirst) {
+  Engine engine(*model, *tok, EngineOptions{});
+  auto recorded = engine.submit(request("Once upon a time", 24), true);
+  auto plain = engine.submit(request("Once upon a time", 24));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the engine runs ahead of us
+  const auto [text, ids] = collect(*recorded);
+  collect(*plain);
+  std::string kept_text;
+  std::vector<int32_t> kept_ids;
+  for (const TokenEvent& ev : recorded->recorded()) {
+    kept_text += ev.text;
+    if (ev.token >= 0) kept_ids.push_back(ev.token);
+  }
+  EXPECT_EQ(ids.size(), 24u);
+  EXPECT_EQ(kept_ids, ids);
+  EXPECT_EQ(kept_text, text);
+  EXPECT_TRUE(plain->recorded().empty());
 }
 
 TEST_F(EngineTest, ConcurrentRequestsAreIndependent) {
