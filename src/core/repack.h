@@ -18,15 +18,17 @@ namespace citadel {
 
 constexpr size_t kRows8BlockBytes = 144;
 
-// The bytes of a re-laid matrix: anonymous memory that asks for huge pages (a 1 GB model then
-// takes a few hundred page faults to load instead of a quarter million). Move-only.
-class Rows8Buffer {
+// Anonymous memory that asks for transparent huge pages, its start aligned to 2 MB so that each
+// whole 2 MB of it can be one page: the bytes of re-laid or copied matrices (a 1 GB model then
+// takes a few hundred page faults to load instead of a quarter million, and a tile that reads 64
+// rows at once touches one or two pages instead of 64). Move-only.
+class HugePageBuffer {
  public:
-  explicit Rows8Buffer(size_t n);
-  ~Rows8Buffer();
-  Rows8Buffer(Rows8Buffer&& o) noexcept : data_(o.data_), size_(o.size_) { o.data_ = nullptr, o.size_ = 0; }
-  Rows8Buffer& operator=(Rows8Buffer&&) = delete;
-  Rows8Buffer(const Rows8Buffer&) = delete;
+  explicit HugePageBuffer(size_t n);
+  ~HugePageBuffer();
+  HugePageBuffer(HugePageBuffer&& o) noexcept : data_(o.data_), size_(o.size_) { o.data_ = nullptr, o.size_ = 0; }
+  HugePageBuffer& operator=(HugePageBuffer&&) = delete;
+  HugePageBuffer(const HugePageBuffer&) = delete;
   uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
 
@@ -38,8 +40,14 @@ class Rows8Buffer {
 // True when `w` can be repacked (Q4_0, a 2-D matrix with a multiple of 8 rows).
 bool can_repack_rows8(const Tensor& w);
 // The repacked bytes of w (same size as w's data), row groups spread over the pool.
-Rows8Buffer repack_rows8(const Tensor& w, ThreadPool& pool);
+HugePageBuffer repack_rows8(const Tensor& w, ThreadPool& pool);
 // Row r of a rows8 tensor back in the file's layout (n / 32 blocks).
 void rows8_row(const Tensor& w, int64_t r, BlockQ4_0* out);
+
+// True when w is worth copying into huge pages: its bytes are present, not re-laid already, and
+// transparent huge pages are not off on this machine (without them the copy would gain nothing).
+bool wants_huge_page_copy(const Tensor& w);
+HugePageBuffer copy_to_huge_pages(const std::vector<const Tensor*>& ws, std::vector<size_t>& offsets,
+                                  ThreadPool& pool);
 
 }  // namespace citadel

@@ -38,14 +38,14 @@ class Model {
 
  private:
   Model() = default;
-  void repack_for_decode();  // Q4_0 matrices re-laid 8 rows at a time (core/repack.h)
+  void prepare_matrices();  // Q4_0 re-laid 8 rows at a time, F16/BF16 in huge pages (core/repack.h)
   std::unique_ptr<GgufFile> file_;
   std::shared_ptr<const void> storage_;  // a folder's mappings and converted tensors
   size_t weight_bytes_ = 0;
   HParams hp_;
   Weights w_;
   const Architecture* arch_ = nullptr;
-  std::vector<Rows8Buffer> repacked_;  // the re-laid matrices' bytes
+  std::vector<HugePageBuffer> repacked_;  // the re-laid and copied matrices' bytes
 };
 
 }  // namespace citadel

@@ -1,6 +1,6 @@
 // Q4_0 matrices re-laid 8 rows at a time (core/repack.h): the layout round-trips, the rows8 dot of
 // every kernel set matches the scalar one-row dot, and matmul / get_row on a re-laid tensor give
-// what the file's layout gives.
+// what the file's layout gives. Huge-page buffers and the copies of other matrices into them.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -43,7 +43,7 @@ TEST(Repack, RowsComeBackAsTheFileHasThem) {
   ThreadPool pool(2);
   const Q4Matrix m = random_q4_0(24, 96, rng);
   ASSERT_TRUE(can_repack_rows8(m.t));
-  const Rows8Buffer packed = repack_rows8(m.t, pool);
+  const HugePageBuffer packed = repack_rows8(m.t, pool);
   ASSERT_EQ(packed.size(), m.bytes.size());
   Tensor p = m.t;
   p.data = packed.data();
@@ -64,7 +64,7 @@ TEST(Repack, Rows8DotOfEverySetMatchesTheOneRowDot) {
   std::normal_distribution<float> dist(0.0f, 1.0f);
   for (int64_t n : {32, 96, 2048}) {
     const Q4Matrix m = random_q4_0(8, n, rng);
-    const Rows8Buffer packed = repack_rows8(m.t, pool);
+    const HugePageBuffer packed = repack_rows8(m.t, pool);
     std::vector<float> x(n);
     for (auto& v : x) v = dist(rng);
     std::vector<kernels::ActQ8_0> a(n / 32);
@@ -93,7 +93,7 @@ TEST(Repack, Rows8TileOfEverySetGivesTheFileLayoutTilesSums) {
   for (int64_t n : {32, 96, 512}) {
     for (int nr : {8, 16, 24}) {
       const Q4Matrix m = random_q4_0(nr, n, rng);
-      const Rows8Buffer packed = repack_rows8(m.t, pool);
+      const HugePageBuffer packed = repack_rows8(m.t, pool);
       for (int n_groups : {1, 2, 3, 7}) {
         const size_t xs = kernels::act_row_bytes(kernels::ActFormat::Q8_0, n);
         const size_t gb = kernels::act_group_bytes(kernels::ActFormat::Q8_0, n);
@@ -135,7 +135,7 @@ TEST(Repack, MatmulAndGetRowOnAReLaidMatrixMatchTheFileLayout) {
   const int64_t k = 256, m = 136;  // several chunks of rows
   ThreadPool pool(3);
   const Q4Matrix plain = random_q4_0(m, k, rng);
-  const Rows8Buffer packed = repack_rows8(plain.t, pool);
+  const HugePageBuffer packed = repack_rows8(plain.t, pool);
   Tensor p = plain.t;
   p.data = packed.data();
   p.rows8 = true;
@@ -151,6 +151,55 @@ TEST(Repack, MatmulAndGetRowOnAReLaidMatrixMatchTheFileLayout) {
     get_row(plain.t, r, a.data());
     get_row(p, r, b.data());
     EXPECT_EQ(a, b) << "row " << r;
+  }
+}
+
+TEST(HugePageBuffer, StartsOnA2MBBoundaryAndHoldsItsBytes) {
+  for (size_t n : {size_t{1}, size_t{4096}, (size_t{3} << 20) + 100}) {
+    SCOPED_TRACE(n);
+    HugePageBuffer b(n);
+    ASSERT_NE(b.data(), nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % (size_t{2} << 20), 0u);
+    EXPECT_EQ(b.size(), n);
+    for (size_t i = 0; i < n; i += 997) b.data()[i] = static_cast<uint8_t>(i);
+    b.data()[n - 1] = 7;
+    for (size_t i = 0; i + 1 < n; i += 997) ASSERT_EQ(b.data()[i], static_cast<uint8_t>(i));
+    EXPECT_EQ(b.data()[n - 1], 7);
+  }
+  HugePageBuffer empty(0);
+  EXPECT_EQ(empty.data(), nullptr);
+}
+
+TEST(HugePageBuffer, CopiesMatricesOfEveryTypeAlignedAndWhole) {
+  std::mt19937 rng(43);
+  ThreadPool pool(2);
+  struct M {
+    TensorType type;
+    int64_t rows, cols;
+    std::vector<uint8_t> bytes;
+    Tensor t;
+  };
+  std::vector<M> ms = {{TensorType::F16, 37, 96, {}, {}}, {TensorType::Q8_0, 5, 64, {}, {}},
+                       {TensorType::BF16, 1, 2, {}, {}}, {TensorType::Q4_K, 3, 256, {}, {}}};
+  std::vector<const Tensor*> ts;
+  for (M& m : ms) {
+    m.bytes.resize(row_bytes(m.type, m.cols) * m.rows);
+    for (auto& v : m.bytes) v = static_cast<uint8_t>(rng());
+    m.t.type = m.type;
+    m.t.ne[0] = m.cols;
+    m.t.ne[1] = m.rows;
+    m.t.data = m.bytes.data();
+    ts.push_back(&m.t);
+  }
+  std::vector<size_t> offsets;
+  const HugePageBuffer b = copy_to_huge_pages(ts, offsets, pool);
+  ASSERT_EQ(offsets.size(), ms.size());
+  for (size_t i = 0; i < ms.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(offsets[i] % 64, 0u);
+    ASSERT_LE(offsets[i] + ms[i].bytes.size(), b.size());
+    if (i + 1 < ms.size()) EXPECT_LE(offsets[i] + ms[i].bytes.size(), offsets[i + 1]);  // no overlap
+    EXPECT_EQ(std::memcmp(b.data() + offsets[i], ms[i].bytes.data(), ms[i].bytes.size()), 0);
   }
 }
 
