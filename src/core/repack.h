@@ -1,7 +1,8 @@
 // Q4_0 matrices re-laid at load time for decode: rows interleaved 8 at a time, so a vector holds
 // 4 quantized bytes of each of 8 rows and one pass makes 8 dot products that share the scale
 // arithmetic (the per-block epilogue is most of a one-row Q4_0 dot). Same bytes per row as the
-// file, so the copy costs no extra memory once the file's pages are dropped.
+// file, so the copy costs no extra memory once the file's pages are dropped. The other matrices
+// are copied as they are into huge pages (copy_to_huge_pages), for the TLB.
 //
 // Layout (Tensor::rows8): for row group g (rows 8g..8g+7) and block b (32 values), 144 bytes at
 // (g * n_blocks + b) * 144: d[8] (fp16, one per row), then q[4][32] with q[j][4r + i] =
@@ -47,6 +48,8 @@ void rows8_row(const Tensor& w, int64_t r, BlockQ4_0* out);
 // True when w is worth copying into huge pages: its bytes are present, not re-laid already, and
 // transparent huge pages are not off on this machine (without them the copy would gain nothing).
 bool wants_huge_page_copy(const Tensor& w);
+// The matrices' bytes copied, each at a 64-byte aligned offset, into one buffer (rows spread over
+// the pool); offsets[i] is where ws[i] begins.
 HugePageBuffer copy_to_huge_pages(const std::vector<const Tensor*>& ws, std::vector<size_t>& offsets,
                                   ThreadPool& pool);
 
