@@ -26,6 +26,11 @@ HugePageBuffer::HugePageBuffer(size_t n) : size_(n) {
   if (const size_t tail = start + span - (aligned + pages); tail > 0) ::munmap(reinterpret_cast<void*>(aligned + pages), tail);
   data_ = reinterpret_cast<uint8_t*>(aligned);
   ::madvise(data_, n, MADV_HUGEPAGE);  // a hint: without transparent huge pages it is a no-op
+  ::madvise(data_, n, MADV_DONTDUMP);  // best effort, as for a decrypted model
+}
+
+void HugePageBuffer::seal() const {
+  if (data_) ::mprotect(data_, size_, PROT_READ);
 }
 
 HugePageBuffer::~HugePageBuffer() {

@@ -22,7 +22,8 @@ constexpr size_t kRows8BlockBytes = 144;
 // Anonymous memory that asks for transparent huge pages, its start aligned to 2 MB so that each
 // whole 2 MB of it can be one page: the bytes of re-laid or copied matrices (a 1 GB model then
 // takes a few hundred page faults to load instead of a quarter million, and a tile that reads 64
-// rows at once touches one or two pages instead of 64). Move-only.
+// rows at once touches one or two pages instead of 64). Left out of core dumps, as the decrypted
+// bytes of an encrypted model are (core/encrypted_model.h), since it may hold them. Move-only.
 class HugePageBuffer {
  public:
   explicit HugePageBuffer(size_t n);
@@ -32,6 +33,9 @@ class HugePageBuffer {
   HugePageBuffer(const HugePageBuffer&) = delete;
   uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
+  // Read-only from now on: written once at load, a stray write then faults instead of changing
+  // weights.
+  void seal() const;
 
  private:
   uint8_t* data_ = nullptr;

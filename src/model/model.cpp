@@ -86,6 +86,7 @@ void Model::prepare_matrices() {
       continue;
     }
     repacked_.push_back(repack_rows8(*t, threads()));
+    repacked_.back().seal();
     file_->release_pages(t->data, repacked_.back().size());
     t->data = repacked_.back().data();
     t->rows8 = true;
@@ -93,6 +94,7 @@ void Model::prepare_matrices() {
   if (to_copy.empty()) return;
   std::vector<size_t> offsets;
   repacked_.push_back(copy_to_huge_pages({to_copy.begin(), to_copy.end()}, offsets, threads()));
+  repacked_.back().seal();
   for (size_t i = 0; i < to_copy.size(); ++i) {
     Tensor* t = to_copy[i];
     file_->release_pages(t->data, t->rows() * t->row_size());

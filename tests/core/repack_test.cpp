@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <random>
 #include <vector>
 
@@ -168,6 +171,33 @@ TEST(HugePageBuffer, StartsOnA2MBBoundaryAndHoldsItsBytes) {
   }
   HugePageBuffer empty(0);
   EXPECT_EQ(empty.data(), nullptr);
+}
+
+// The VmFlags line of the mapping that holds p (/proc/self/smaps), e.g. "rd wr mr mw me ac dd".
+std::string vm_flags(const void* p) {
+  std::ifstream f("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  while (std::getline(f, line)) {
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) inside = lo <= a && a < hi;
+    if (inside && line.rfind("VmFlags:", 0) == 0) return line.substr(8) + " ";
+  }
+  return "";
+}
+
+TEST(HugePageBuffer, StaysOutOfCoreDumpsAndSealsReadOnly) {
+  HugePageBuffer b(size_t{3} << 20);
+  b.data()[5] = 1;
+  const std::string before = vm_flags(b.data());
+  ASSERT_FALSE(before.empty()) << "no mapping found in /proc/self/smaps";
+  EXPECT_NE(before.find(" dd "), std::string::npos) << before;
+  EXPECT_NE(before.find(" wr "), std::string::npos) << before;
+  b.seal();
+  const std::string after = vm_flags(b.data());
+  EXPECT_EQ(after.find(" wr "), std::string::npos) << after;
+  EXPECT_EQ(b.data()[5], 1);
 }
 
 TEST(HugePageBuffer, CopiesMatricesOfEveryTypeAlignedAndWhole) {
