@@ -72,7 +72,7 @@ bool wants_huge_page_copy(const Tensor& w) {
 }
 
 HugePageBuffer copy_to_huge_pages(const std::vector<const Tensor*>& ws, std::vector<size_t>& offsets,
-                                  ThreadPool& pool) {
+                                  ThreadPool& pool, const std::function<void(size_t)>& copied) {
   offsets.clear();
   size_t total = 0;
   for (const Tensor* w : ws) {
@@ -85,6 +85,7 @@ HugePageBuffer copy_to_huge_pages(const std::vector<const Tensor*>& ws, std::vec
     pool.parallel_for(w.rows(), [&](int64_t r0, int64_t r1) {
       std::memcpy(out.data() + offsets[i] + r0 * w.row_size(), w.row(r0), static_cast<size_t>(r1 - r0) * w.row_size());
     });
+    if (copied) copied(i);
   }
   return out;
 }

@@ -9,6 +9,7 @@
 // qs[4j + i] of row 8g + r's block b (low nibbles: values 4j+i, high nibbles: 16+4j+i).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/quant_blocks.h"
@@ -53,8 +54,10 @@ void rows8_row(const Tensor& w, int64_t r, BlockQ4_0* out);
 // transparent huge pages are not off on this machine (without them the copy would gain nothing).
 bool wants_huge_page_copy(const Tensor& w);
 // The matrices' bytes copied, each at a 64-byte aligned offset, into one buffer (rows spread over
-// the pool); offsets[i] is where ws[i] begins.
+// the pool); offsets[i] is where ws[i] begins. copied(i), when given, runs as soon as ws[i] is
+// copied: releasing its source pages there keeps the peak resident memory at one copy plus one
+// matrix, not two copies.
 HugePageBuffer copy_to_huge_pages(const std::vector<const Tensor*>& ws, std::vector<size_t>& offsets,
-                                  ThreadPool& pool);
+                                  ThreadPool& pool, const std::function<void(size_t)>& copied = {});
 
 }  // namespace citadel

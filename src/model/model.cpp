@@ -93,13 +93,11 @@ void Model::prepare_matrices() {
   }
   if (to_copy.empty()) return;
   std::vector<size_t> offsets;
-  repacked_.push_back(copy_to_huge_pages({to_copy.begin(), to_copy.end()}, offsets, threads()));
+  repacked_.push_back(copy_to_huge_pages({to_copy.begin(), to_copy.end()}, offsets, threads(), [&](size_t i) {
+    file_->release_pages(to_copy[i]->data, to_copy[i]->rows() * to_copy[i]->row_size());
+  }));
   repacked_.back().seal();
-  for (size_t i = 0; i < to_copy.size(); ++i) {
-    Tensor* t = to_copy[i];
-    file_->release_pages(t->data, t->rows() * t->row_size());
-    t->data = repacked_.back().data() + offsets[i];
-  }
+  for (size_t i = 0; i < to_copy.size(); ++i) to_copy[i]->data = repacked_.back().data() + offsets[i];
 }
 
 size_t Model::weight_bytes() const {
