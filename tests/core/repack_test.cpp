@@ -3,6 +3,8 @@
 // what the file's layout gives. Huge-page buffers and the copies of other matrices into them.
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -187,12 +189,26 @@ std::string vm_flags(const void* p) {
   return "";
 }
 
+// Whether this platform shows MADV_DONTDUMP in smaps at all (qemu's user-mode emulation, which
+// runs the aarch64 build's tests, takes the madvise and shows no "dd").
+bool smaps_shows_dontdump() {
+  const size_t n = 1 << 16;
+  void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  ::madvise(p, n, MADV_DONTDUMP);
+  static_cast<char*>(p)[0] = 1;
+  const bool shown = vm_flags(p).find(" dd ") != std::string::npos;
+  ::munmap(p, n);
+  return shown;
+}
+
 TEST(HugePageBuffer, StaysOutOfCoreDumpsAndSealsReadOnly) {
   HugePageBuffer b(size_t{3} << 20);
   b.data()[5] = 1;
   const std::string before = vm_flags(b.data());
   ASSERT_FALSE(before.empty()) << "no mapping found in /proc/self/smaps";
-  EXPECT_NE(before.find(" dd "), std::string::npos) << before;
+  if (smaps_shows_dontdump()) EXPECT_NE(before.find(" dd "), std::string::npos) << before;
+  else std::printf("smaps shows no MADV_DONTDUMP on this platform (emulated?): the dd flag is not checked\n");
   EXPECT_NE(before.find(" wr "), std::string::npos) << before;
   b.seal();
   const std::string after = vm_flags(b.data());
